@@ -1,0 +1,136 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"reflect"
+)
+
+// Auth says how a route authenticates its caller.
+type Auth int
+
+const (
+	// Public routes need no credentials (health, login, captcha, docs).
+	Public Auth = iota
+	// Console routes need an operator session; the route's Action is
+	// authorized by the policy engine before the handler runs, and the
+	// decision's data scope is put in the context for the service.
+	Console
+	// App routes are the signed open API: the request signature, timestamp
+	// and nonce are verified, and SM4-GCM bodies are decrypted, before the
+	// handler runs.
+	App
+)
+
+func (a Auth) String() string {
+	switch a {
+	case Console:
+		return "console"
+	case App:
+		return "app"
+	default:
+		return "public"
+	}
+}
+
+// Route is one endpoint declared as data: where it is, how it is
+// authenticated and authorized, what it takes and returns, and which error
+// codes it may answer. The OpenAPI document and the echo routes are both
+// built from the same declarations.
+type Route struct {
+	Method      string
+	Path        string // echo syntax: /console/apps/:appId
+	Summary     string
+	Description string
+	Tags        []string
+	Auth        Auth
+	// Action is the policy action a Console route requires (e.g. "app.read").
+	// Empty means any authenticated operator may call it.
+	Action string
+	// AllowPendingPassword lets an operator whose one-time password is not yet
+	// changed call the route (change password, logout, who-am-i).
+	AllowPendingPassword bool
+	// Codes are the route-specific error codes, beyond the ones every route
+	// of its Auth class may answer.
+	Codes []string
+	// Lenient accepts unknown JSON fields instead of refusing them; for the
+	// manual's app API, whose clients send extra fields.
+	Lenient bool
+
+	in, out reflect.Type
+	invoke  func(ctx context.Context, in any) (any, error)
+	newIn   func() any
+}
+
+// Handle declares a route whose handler takes a decoded *In and returns an
+// *Out that becomes the envelope's Data.
+//
+// In's fields are filled from the JSON body (json tags), the path (`path:"x"`)
+// and the query string (`query:"x"`), then validated (`validate:"..."`, the
+// go-playground/validator syntax); a failure answers 400 with
+// MissingParameter or InvalidParameter naming the parameter. If *Out
+// implements Download, it is streamed as a file instead of enveloped.
+func Handle[In, Out any](method, path string, fn func(ctx context.Context, in *In) (*Out, error)) *Route {
+	return &Route{
+		Method: method,
+		Path:   path,
+		in:     reflect.TypeFor[In](),
+		out:    reflect.TypeFor[Out](),
+		newIn:  func() any { return new(In) },
+		invoke: func(ctx context.Context, in any) (any, error) {
+			out, err := fn(ctx, in.(*In))
+			if err != nil {
+				return nil, err
+			}
+			return out, nil
+		},
+	}
+}
+
+// Doc sets the summary and description shown in the API documentation.
+func (r *Route) Doc(summary, description string) *Route {
+	r.Summary, r.Description = summary, description
+	return r
+}
+
+// Tag adds documentation tags (the module the route belongs to).
+func (r *Route) Tag(tags ...string) *Route { r.Tags = append(r.Tags, tags...); return r }
+
+// Public marks the route as needing no credentials.
+func (r *Route) Public() *Route { r.Auth = Public; return r }
+
+// Console marks the route as a console route requiring action.
+func (r *Route) Console(action string) *Route { r.Auth = Console; r.Action = action; return r }
+
+// App marks the route as part of the signed open API.
+func (r *Route) App() *Route { r.Auth = App; return r }
+
+// PendingPasswordOK lets operators who must still change their one-time
+// password call the route.
+func (r *Route) PendingPasswordOK() *Route { r.AllowPendingPassword = true; return r }
+
+// Errors adds route-specific error codes to the documentation.
+func (r *Route) Errors(codes ...string) *Route { r.Codes = append(r.Codes, codes...); return r }
+
+// AcceptUnknownFields makes JSON decoding ignore unknown fields.
+func (r *Route) AcceptUnknownFields() *Route { r.Lenient = true; return r }
+
+// Empty is the In or Out of routes that take or return nothing.
+type Empty struct{}
+
+// Download is implemented by handler results that are files (exports,
+// images): they are streamed with their content type instead of enveloped.
+type Download interface {
+	ContentType() string
+	Filename() string // "" for inline content
+	WriteTo(ctx context.Context, w io.Writer) error
+}
+
+// RouteSet is implemented by every service that exposes endpoints.
+type RouteSet interface {
+	Routes() []*Route
+}
+
+// StatusOf exposes the HTTP status of a declared route's successes: 200.
+const statusOK = http.StatusOK
