@@ -91,7 +91,8 @@ pick_user() {
 # and .data/pg is a link to it.
 place_cluster() {
 	[ "$(id -u)" = 0 ] || return 0
-	if [ -L "$PGDIR" ] || [ -d "$PGDIR" ]; then return 0; fi
+	if [ -L "$PGDIR" ]; then PGDIR=$(readlink -f "$PGDIR"); return 0; fi
+	if [ -d "$PGDIR" ]; then return 0; fi
 	if runuser -u "$PGUSER_OS" -- test -x "$DATA_DIR"; then
 		return 0
 	fi
@@ -102,6 +103,8 @@ place_cluster() {
 	chown "$PGUSER_OS" "$alt"
 	chmod 700 "$alt"
 	ln -s "$alt" "$PGDIR"
+	# The server must be given the real path: it cannot pass through $DATA_DIR.
+	PGDIR=$alt
 }
 
 url() {
@@ -159,6 +162,7 @@ CONF
 stop() {
 	BINDIR=$(find_bindir) || exit 0
 	pick_user
+	[ -L "$PGDIR" ] && PGDIR=$(readlink -f "$PGDIR")
 	if running; then run_pg "$BINDIR/pg_ctl" -D "$PGDIR" -m fast -w stop >&2; fi
 }
 
@@ -169,6 +173,7 @@ url) [ -f "$PASSFILE" ] && url ;;
 status)
 	BINDIR=$(find_bindir) || exit 1
 	pick_user
+	[ -L "$PGDIR" ] && PGDIR=$(readlink -f "$PGDIR")
 	running
 	;;
 *)

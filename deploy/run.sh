@@ -3,5 +3,6 @@
 set -euo pipefail
 bin=${1:-bin/citycode}
 here=$(cd "$(dirname "$0")" && pwd)
-eval "$("$here/env.sh")"
+envs=$("$here/env.sh") || exit 1
+eval "$envs"
 exec "$bin" serve "${@:2}"

@@ -241,7 +241,7 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 			case App:
 				var v *VerifiedApp
 				v, err = a.cfg.Apps.VerifyApp(ctx, SignedRequest{
-					Method: req.Method, Path: req.URL.Path, RawQuery: req.URL.RawQuery,
+					Method: req.Method, Path: req.URL.EscapedPath(), RawQuery: req.URL.RawQuery,
 					Header: req.Header, Body: body,
 				})
 				if err == nil {

@@ -1,0 +1,12 @@
+// Package sdk is the public side of the City Code Platform: everything code
+// outside the host imports.
+//
+//   - sdk/apisign defines the signed open-API request scheme (headers, string
+//     to sign, HMAC-SM3 and SM2 signatures, SM4-GCM bodies) for apps in any
+//     language; sdk/client is a Go client that calls the open API with it.
+//   - plugin authors import the manifest types, the plugin interface and the
+//     guest helpers from the other sdk packages.
+//
+// Nothing under sdk imports the host's internals or its heavy dependencies
+// (echo, pgx, OPA, wazero); a test in this directory enforces it.
+package sdk
