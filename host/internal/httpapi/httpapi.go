@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -119,7 +120,7 @@ func New(cfg Config) (*API, error) {
 	e.IPExtractor = ext
 	a := &API{e: e, cfg: cfg, bind: newBinder()}
 	e.HTTPErrorHandler = a.echoError
-	e.Use(a.requestContext)
+	e.Use(a.requestContext, a.recoverPanics)
 	if cfg.Registry != nil {
 		a.dur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "citycode_http_request_duration_seconds",
@@ -157,6 +158,18 @@ func (a *API) MountHandler(method, path string, h http.Handler) {
 
 type requestIDKey struct{}
 
+type clientKey struct{}
+
+type clientInfo struct{ ip, userAgent string }
+
+// ClientInfo returns the client's address (as trusted per Config.TrustedProxies)
+// and user agent of the request in ctx; public routes such as login have no
+// actor to carry them.
+func ClientInfo(ctx context.Context) (ip, userAgent string) {
+	ci, _ := ctx.Value(clientKey{}).(clientInfo)
+	return ci.ip, ci.userAgent
+}
+
 // RequestID returns the request id in ctx.
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
@@ -177,6 +190,7 @@ func (a *API) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Response().Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(req.Context(), requestIDKey{}, id)
+		ctx = context.WithValue(ctx, clientKey{}, clientInfo{ip: c.RealIP(), userAgent: req.UserAgent()})
 		c.SetRequest(req.WithContext(ctx))
 		err := next(c)
 		if err != nil {
@@ -204,6 +218,27 @@ func (a *API) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		a.cfg.Log.LogAttrs(ctx, level, "http", attrs...)
 		return nil
+	}
+}
+
+// recoverPanics turns a handler panic into a logged internal error, so one
+// bad request never takes the connection (or the process) down with it.
+func (a *API) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				ctx := c.Request().Context()
+				a.cfg.Log.ErrorContext(ctx, "handler panic", "request_id", RequestID(ctx), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if !c.Response().Committed {
+					a.writeError(c, fmt.Errorf("httpapi: panic: %v", p), nil)
+				}
+				err = nil
+			}
+		}()
+		return next(c)
 	}
 }
 

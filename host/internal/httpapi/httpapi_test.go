@@ -293,3 +293,45 @@ func TestMetricsExposed(t *testing.T) {
 		t.Fatalf("metrics: %d\n%s", rec.Code, rec.Body)
 	}
 }
+
+type item struct {
+	ID string `json:"id"`
+}
+
+type page[T any] struct {
+	Total int64 `json:"total"`
+	Items []T   `json:"items"`
+}
+
+func TestOpenAPIGenericsAndPanics(t *testing.T) {
+	api, err := httpapi.New(httpapi.Config{Log: nilLogger(), Title: "t", Version: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Mount(
+		httpapi.Handle(http.MethodGet, "/items", func(context.Context, *httpapi.Empty) (*page[item], error) {
+			return &page[item]{Items: []item{{ID: "a"}}}, nil
+		}),
+		httpapi.Handle(http.MethodGet, "/panic", func(context.Context, *httpapi.Empty) (*item, error) {
+			var m map[string]int
+			m["boom"]++ // a handler bug
+			return nil, nil
+		}),
+	)
+	api.ServeOpenAPI()
+	rec, _ := do(t, api.Handler(), "GET", "/openapi.json", "")
+	if rec.Code != 200 {
+		t.Fatalf("openapi: %d %s", rec.Code, rec.Body)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(rec.Body.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("invalid document with generic types: %v", err)
+	}
+	rec, env := do(t, api.Handler(), "GET", "/panic", "")
+	if rec.Code != 500 || env.Response.Error == nil || env.Response.Error.Code != fault.CodeInternalError {
+		t.Fatalf("panic answer: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -245,9 +245,13 @@ func (g *schemaGen) schema(t reflect.Type) *openapi3.SchemaRef {
 		if t.Elem().Kind() == reflect.Uint8 {
 			return openapi3.NewBytesSchema().NewRef()
 		}
-		return openapi3.NewArraySchema().WithItems(g.schema(t.Elem()).Value).NewRef()
+		arr := openapi3.NewArraySchema()
+		arr.Items = g.schema(t.Elem())
+		return arr.NewRef()
 	case reflect.Map:
-		return openapi3.NewObjectSchema().WithAdditionalProperties(g.schema(t.Elem()).Value).NewRef()
+		obj := openapi3.NewObjectSchema()
+		obj.AdditionalProperties = openapi3.AdditionalProperties{Schema: g.schema(t.Elem())}
+		return obj.NewRef()
 	case reflect.Struct:
 		return g.structSchema(t, false)
 	}
@@ -301,8 +305,13 @@ func schemaName(t reflect.Type) string {
 	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
 		pkg = pkg[i+1:]
 	}
-	return pkg + "." + strings.ReplaceAll(strings.ReplaceAll(t.Name(), "[", "_"), "]", "")
+	// Generic instances are named with their arguments' full import paths;
+	// keep only the last path element so the name is a valid component key.
+	name := pkgPathPart.ReplaceAllString(t.Name(), "")
+	return pkg + "." + strings.NewReplacer("[", "_", "]", "", ",", "_", "*", "").Replace(name)
 }
+
+var pkgPathPart = regexp.MustCompile(`[A-Za-z0-9_.\-]*/`)
 
 // ServeOpenAPI mounts GET /openapi.json.
 func (a *API) ServeOpenAPI() {

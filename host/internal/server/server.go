@@ -21,8 +21,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opencitycode/citycode/host/internal/audit"
 	"github.com/opencitycode/citycode/host/internal/config"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/store"
 )
 
@@ -33,7 +37,11 @@ var Version = "dev"
 type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
+	opts    Options
 	pool    *pgxpool.Pool
+	redis   *redis.Client
+	policy  *policy.Engine
+	audit   *audit.Logger
 	api     *httpapi.API
 	ready   atomic.Bool
 	closers []func(context.Context) error
@@ -45,8 +53,8 @@ type Server struct {
 }
 
 // New connects, migrates, seeds and wires every service.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, log: log}
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, opts: opts}
 	if cfg.Database.URL == "" {
 		return nil, errors.New("server: no database configured (database.url / DATABASE_URL); `make run` starts a private one")
 	}

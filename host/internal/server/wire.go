@@ -2,18 +2,103 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/opencitycode/citycode/host/internal/audit"
+	"github.com/opencitycode/citycode/host/internal/auth"
+	"github.com/opencitycode/citycode/host/internal/auth/signature"
+	"github.com/opencitycode/citycode/host/internal/codec"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/nonce"
+	"github.com/opencitycode/citycode/host/internal/policy"
+	"github.com/opencitycode/citycode/host/internal/tenancy"
 )
+
+// Options are what tests may replace: the clock and the captcha answers.
+// Production uses the zero value.
+type Options struct {
+	Clock          func() time.Time
+	CaptchaAnswers func() string
+}
 
 // wire builds the services and mounts their routes.
 func (s *Server) wire(ctx context.Context) error {
-	reg := s.registry()
+	clock := s.opts.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	keyText, err := s.cfg.MasterKeyText(func(b []byte) error { _, err := rand.Read(b); return err })
+	if err != nil {
+		return err
+	}
+	key, err := codec.ParseMasterKey(keyText)
+	if err != nil {
+		return fmt.Errorf("server: master key: %w", err)
+	}
+	sealer, err := codec.NewSealer(key)
+	if err != nil {
+		return fmt.Errorf("server: master key: %w", err)
+	}
+
+	engine, err := policy.New(ctx, policy.Config{Dir: s.cfg.Policy.Dir, Log: s.log, PollInterval: s.cfg.Policy.PollInterval})
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func(context.Context) error { engine.Close(); return nil })
+	s.policy = engine
+
+	trail := audit.New(audit.Config{Pool: s.pool, Log: s.log, Clock: clock})
+	s.closers = append(s.closers, trail.Close)
+	s.audit = trail
+
+	authSvc, err := auth.New(auth.Config{
+		Pool: s.pool, Authz: engine, Sealer: sealer, Log: s.log, Clock: clock,
+		MainPlatformID: tenancy.MainPlatformID,
+		Logins:         loginRecorder{trail},
+		ClientInfo:     httpapi.ClientInfo,
+		SessionIdle:    s.cfg.Auth.SessionIdle, SessionMax: s.cfg.Auth.SessionMax,
+		MaxFailures: s.cfg.Auth.MaxFailures, LockFor: s.cfg.Auth.LockFor,
+		Captcha: auth.CaptchaConfig{Answers: s.opts.CaptchaAnswers},
+	})
+	if err != nil {
+		return err
+	}
+	ten, err := tenancy.New(tenancy.Config{Pool: s.pool, Authz: engine, Sealer: sealer, Admins: authSvc, Log: s.log, Clock: clock})
+	if err != nil {
+		return err
+	}
+	if err := ten.Seed(ctx); err != nil {
+		return err
+	}
+	pw, created, err := authSvc.Seed(ctx)
+	if err != nil {
+		return err
+	}
+	s.FirstStart, s.InitialPassword = created, pw
+
+	nonces, err := s.nonceStore(clock)
+	if err != nil {
+		return err
+	}
+	verifier := signature.New(signature.Config{
+		Lookup: appLookup{ten}, Nonces: nonces, Clock: clock,
+		Window: s.cfg.Security.SignatureWindow, NonceTTL: s.cfg.Security.NonceTTL,
+	})
+
 	api, err := httpapi.New(httpapi.Config{
 		Log:            s.log,
 		MaxBodyBytes:   s.cfg.HTTP.MaxBodyBytes,
-		Registry:       reg,
+		Console:        authSvc,
+		Authz:          engine,
+		Apps:           appVerifier{verifier},
+		Observer:       &auditObserver{trail: trail, log: s.log},
+		Registry:       s.registry(),
 		TrustedProxies: s.cfg.HTTP.TrustedProxies,
 		Title:          "City Code Platform API (城市码平台开放接口)",
 		Version:        Version,
@@ -24,6 +109,73 @@ func (s *Server) wire(ctx context.Context) error {
 	s.api = api
 	api.MountHandler(http.MethodGet, "/healthz", http.HandlerFunc(s.health))
 	api.MountHandler(http.MethodGet, "/readyz", http.HandlerFunc(s.readiness))
+	api.Mount(authSvc.Routes()...)
+	api.Mount(ten.Routes()...)
+	api.Mount(ten.AppRoutes()...)
+	api.Mount(trail.Routes()...)
+	api.Mount(engine.Routes()...)
 	api.ServeOpenAPI()
 	return nil
+}
+
+// nonceStore is Redis when configured (shared by every node), else memory.
+func (s *Server) nonceStore(clock func() time.Time) (signature.NonceStore, error) {
+	if s.cfg.Redis.URL == "" {
+		s.log.Info("nonces kept in memory: single node (set REDIS_URL to share them across nodes)")
+		return nonce.NewMemory(clock), nil
+	}
+	opt, err := redis.ParseURL(s.cfg.Redis.URL)
+	if err != nil {
+		return nil, fmt.Errorf("server: redis url: %w", err)
+	}
+	rc := redis.NewClient(opt)
+	s.closers = append(s.closers, func(context.Context) error { return rc.Close() })
+	pctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := rc.Ping(pctx).Err(); err != nil {
+		return nil, fmt.Errorf("server: redis: %w", err)
+	}
+	s.redis = rc
+	return nonce.NewRedis(rc, "citycode:nonce:"), nil
+}
+
+// appLookup adapts tenancy's app secrets to the signature verifier.
+type appLookup struct{ t *tenancy.Service }
+
+func (l appLookup) AppCredentials(ctx context.Context, appID string) (*signature.Credentials, error) {
+	sec, err := l.t.AppSecrets(ctx, appID)
+	if errors.Is(err, tenancy.ErrAppNotFound) {
+		return nil, fmt.Errorf("%w: %s", signature.ErrUnknownApp, appID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cred := &signature.Credentials{
+		AppID: sec.AppID, PlatformID: sec.PlatformID, Enabled: sec.Enabled,
+		Secret: sec.Secret, DataKey: sec.DataKey,
+	}
+	if sec.SM2PublicKey != "" {
+		// Keys are validated when registered; one that no longer parses
+		// simply cannot verify SM2 signatures.
+		if pk, err := codec.ParseSM2PublicKey(sec.SM2PublicKey); err == nil {
+			cred.SM2PublicKey = pk
+		}
+	}
+	return cred, nil
+}
+
+// appVerifier adapts the signature verifier to the HTTP layer.
+type appVerifier struct{ v *signature.Verifier }
+
+func (a appVerifier) VerifyApp(ctx context.Context, r httpapi.SignedRequest) (*httpapi.VerifiedApp, error) {
+	res, err := a.v.Verify(ctx, signature.Request{Method: r.Method, Path: r.Path, RawQuery: r.RawQuery, Header: r.Header, Body: r.Body})
+	if err != nil {
+		return nil, err
+	}
+	out := &httpapi.VerifiedApp{AppID: res.Credentials.AppID, PlatformID: res.Credentials.PlatformID, Body: res.Body}
+	if res.Encrypted {
+		cred := res.Credentials
+		out.Seal = func(b []byte) ([]byte, error) { return signature.SealResponse(cred, b) }
+	}
+	return out, nil
 }

@@ -1,0 +1,111 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opencitycode/citycode/host/internal/actor"
+	"github.com/opencitycode/citycode/host/internal/store"
+)
+
+// builtinMenu is one entry of the product's menu tree. Pages carry the
+// read permission of their resource; their buttons carry the others.
+type builtinMenu struct {
+	key, parent      string
+	name, path, icon string
+	perm             string
+	button           bool
+}
+
+func (m builtinMenu) kind() string {
+	if m.button {
+		return KindButton
+	}
+	return KindMenu
+}
+
+// pageMenus declares a page under parent with read permission <res>.read and a
+// button per other verb, named in the console's words.
+func pageMenus(parent, res, name, path string, buttons ...[2]string) []builtinMenu {
+	key := "page:" + res
+	out := []builtinMenu{{key: key, parent: parent, name: name, path: path, perm: res + ".read"}}
+	for _, b := range buttons {
+		out = append(out, builtinMenu{key: "button:" + res + "." + b[0], parent: key, name: b[1], perm: res + "." + b[0], button: true})
+	}
+	return out
+}
+
+// builtinMenus is the console's menu tree as the product ships it, parents
+// first. Its permission codes cover every console action.
+func builtinMenus() []builtinMenu {
+	group := func(key, parent, name, path, icon string) builtinMenu {
+		return builtinMenu{key: key, parent: parent, name: name, path: path, icon: icon}
+	}
+	crud := [][2]string{{"create", "新增"}, {"update", "修改"}, {"delete", "删除"}}
+	onOff := [][2]string{{"enable", "启用"}, {"disable", "停用"}}
+	verbs := func(lists ...[][2]string) [][2]string {
+		var out [][2]string
+		for _, l := range lists {
+			out = append(out, l...)
+		}
+		return out
+	}
+	var ms []builtinMenu
+	add := func(m ...builtinMenu) { ms = append(ms, m...) }
+
+	add(group("group:biz", "", "业务配置", "/biz", "setting"),
+		group("group:biz.base", "group:biz", "基础配置管理", "/biz/base", ""))
+	add(pageMenus("group:biz.base", "platform", "平台管理", "/biz/base/platforms", verbs(crud, onOff)...)...)
+	add(pageMenus("group:biz.base", "app", "应用管理", "/biz/base/apps", verbs(crud, onOff, [][2]string{{"secret", "密钥管理"}})...)...)
+	add(pageMenus("group:biz.base", "developer", "开发者管理", "/biz/base/developers", [2]string{"update", "修改"})...)
+
+	add(group("group:ops", "", "运维管理", "/ops", "tool"),
+		group("group:ops.perm", "group:ops", "权限管理", "/ops/permissions", ""))
+	add(pageMenus("group:ops.perm", "operator", "操作员管理", "/ops/permissions/operators",
+		verbs(crud, onOff, [][2]string{{"reset_password", "重置密码"}})...)...)
+	add(pageMenus("group:ops.perm", "role", "角色管理", "/ops/permissions/roles", crud...)...)
+	add(pageMenus("group:ops.perm", "menu", "菜单管理", "/ops/permissions/menus", crud...)...)
+
+	add(group("group:mgmt", "", "业务管理", "/mgmt", "appstore"))
+	add(pageMenus("group:mgmt", "region", "区域管理", "/mgmt/regions", crud...)...)
+	add(pageMenus("group:mgmt", "industry", "行业管理", "/mgmt/industries", crud...)...)
+	add(pageMenus("group:mgmt", "department", "部门管理", "/mgmt/departments", crud...)...)
+
+	add(group("group:sys", "", "系统管理", "/sys", "control"))
+	add(pageMenus("group:sys", "audit", "日志管理", "/sys/logs", [2]string{"export", "导出"})...)
+	add(pageMenus("group:sys", "dict", "字典管理", "/sys/dicts", crud...)...)
+	return ms
+}
+
+// Seed creates what a fresh installation needs, idempotently: the built-in
+// menus that are missing, and — when there is no initial administrator —
+// the account "admin" (root, on the main platform) with a random one-time
+// password that must be changed at first login. It returns that password
+// and created=true only on the start that created the account; the caller
+// prints it once. Several hosts starting at once are serialized.
+func (s *Service) Seed(ctx context.Context) (initialPassword string, created bool, err error) {
+	err = store.Tx(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockSeed(ctx, tx); err != nil {
+			return err
+		}
+		if err := seedMenus(ctx, tx, builtinMenus(), s.now()); err != nil {
+			return err
+		}
+		exists, err := rootExists(ctx, tx)
+		if err != nil || exists {
+			return err
+		}
+		initialPassword = oneTimePassword()
+		_, err = s.insertOperator(ctx, tx, &operatorRecord{
+			Account: "admin", Name: "初始管理员", Type: actor.Root, PlatformID: s.mainID,
+			Status: StatusEnabled, PasswordHash: s.pw.Hash(initialPassword), MustChange: true,
+		})
+		created = err == nil
+		return err
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return initialPassword, created, nil
+}
