@@ -75,6 +75,7 @@ func builtinMenus() []builtinMenu {
 	add(group("group:sys", "", "系统管理", "/sys", "control"))
 	add(pageMenus("group:sys", "audit", "日志管理", "/sys/logs", [2]string{"export", "导出"})...)
 	add(pageMenus("group:sys", "dict", "字典管理", "/sys/dicts", crud...)...)
+	add(pageMenus("group:sys", "policy", "策略管理", "/sys/policies", [2]string{"update", "上传"})...)
 	return ms
 }
 

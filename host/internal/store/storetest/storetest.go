@@ -102,6 +102,34 @@ func NewWithURL(t testing.TB) (*pgxpool.Pool, string) {
 	return pool, url
 }
 
+// NewEmpty returns the URL of a fresh database with no migrations applied,
+// dropped after the test: for testing migrations themselves.
+func NewEmpty(t testing.TB) string {
+	t.Helper()
+	admin := AdminURL()
+	if admin == "" {
+		t.Fatal("storetest: no test database: set DATABASE_URL or run through `make test`")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	name := "cct_empty_" + randomHex(8)
+	if err := adminExec(ctx, admin, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "CREATE DATABASE "+name)
+		return err
+	}); err != nil {
+		t.Fatalf("storetest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer ccancel()
+		_ = adminExec(cctx, admin, func(c *pgx.Conn) error {
+			_, err := c.Exec(cctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			return err
+		})
+	})
+	return withDatabase(admin, name)
+}
+
 // ensureTemplate creates the template database for the current migration set
 // once per server; concurrent test processes serialise on an advisory lock.
 func ensureTemplate(ctx context.Context, admin string) (string, error) {
