@@ -30,11 +30,11 @@ policy-test: build
 	$(BIN) policy test policies
 
 test: vet policy-test
-	@eval "$$(deploy/env.sh --redis)" && \
+	@envs=$$(deploy/env.sh --redis) && eval "$$envs" && \
 	$(GO) test $(GOTEST_FLAGS) ./...
 
 bench:
-	@eval "$$(deploy/env.sh --redis)" && \
+	@envs=$$(deploy/env.sh --redis) && eval "$$envs" && \
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/internal/auth/signature/ ./host/internal/policy/ ./host/internal/audit/
 
 pg-start:

@@ -139,4 +139,3 @@ func startNode(t *testing.T, bin string, env []string) string {
 	t.Fatalf("node %s not ready:\n%s", addr, stderr.String())
 	return ""
 }
-

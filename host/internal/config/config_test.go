@@ -99,3 +99,15 @@ func TestMasterKeyFileCreatedOnce(t *testing.T) {
 		t.Fatal("missing key file accepted without generation")
 	}
 }
+
+// The documented example must load as it is: it is the configuration's
+// documentation and must not drift from the code.
+func TestExampleFileLoads(t *testing.T) {
+	c, err := load(t, []string{"--config", "../../../deploy/citycode.example.yaml"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != Default().HTTP.Addr {
+		t.Fatalf("example differs from defaults: %q", c.HTTP.Addr)
+	}
+}
