@@ -1,0 +1,50 @@
+# Which capabilities (open APIs) an app may call.
+#
+# Input:
+#
+#   {"app": {"id": "A001", "enabled": true, "capabilities": ["code.issue", ...],
+#            "quotas": {"code.issue": 10000}},        # optional, per capability per period
+#    "capability": "code.issue",
+#    "usage": {"code.issue": 9999}}                     # optional, calls so far this period
+#
+# data.openapi.decision is {"allow": bool, "reason": "why not, empty when allowed"}.
+package openapi
+
+app := a if {
+	a := input.app
+	is_object(a)
+} else := {}
+
+capability := c if {
+	c := input.capability
+	is_string(c)
+} else := ""
+
+granted if {
+	some c in app.capabilities
+	c == capability
+}
+
+quota_exhausted if {
+	limit := app.quotas[capability]
+	is_number(limit)
+	object.get(object.get(input, "usage", {}), capability, 0) >= limit
+}
+
+default reason := ""
+
+reason := "capability is required" if {
+	capability == ""
+} else := "app is disabled" if {
+	not app.enabled == true
+} else := sprintf("capability %s not granted to the app", [capability]) if {
+	not granted
+} else := sprintf("quota of %s exhausted", [capability]) if {
+	quota_exhausted
+}
+
+default allow := false
+
+allow if reason == ""
+
+decision := {"allow": allow, "reason": reason}
