@@ -24,7 +24,7 @@ func TestCreatePlatform(t *testing.T) {
 	if p.AdminAccount != "admin_310104" || p.OneTimePassword != oneTimePassword {
 		t.Fatalf("administrator %q / %q", p.AdminAccount, p.OneTimePassword)
 	}
-	if len(e.admins.calls) != 1 || e.admins.calls[0] != (provisionCall{"P0001", "admin_310104", "310104", true}) {
+	if len(e.admins.calls) != 1 || e.admins.calls[0] != (provisionCall{"P0001", "admin_310104", "", true}) {
 		t.Fatalf("provisioner calls %+v", e.admins.calls)
 	}
 	// The password is never answered again.

@@ -66,7 +66,9 @@ type AdminProvisioner interface {
 	// CreatePlatformAdmin creates the platform's administrator inside tx and
 	// returns its one-time password. If the account is taken it returns
 	// ErrAdminAccountTaken (wrapped) or a *fault.Error; any error rolls the
-	// whole platform creation back.
+	// whole platform creation back. A non-empty regionCode confines the
+	// administrator to that region; tenancy passes "" so a sub-platform's
+	// administrator sees its whole platform.
 	CreatePlatformAdmin(ctx context.Context, tx pgx.Tx, platformID, account, regionCode string) (oneTimePassword string, err error)
 }
 
