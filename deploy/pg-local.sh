@@ -8,7 +8,7 @@
 #
 # It uses the machine's PostgreSQL server binaries (initdb, pg_ctl, postgres).
 # The cluster lives in $CITYCODE_DATA_DIR/pg (default .data/pg), listens on
-# 127.0.0.1:$CITYCODE_PG_PORT (default 55432) only, and requires a password
+# 127.0.0.1:$CITYCODE_PG_PORT (default 55432, or the next free port) only, and requires a password
 # (scram-sha-256) generated at initialisation and kept in $CITYCODE_DATA_DIR/pg.pass.
 # PostgreSQL refuses to run as root, so when invoked as root the cluster runs
 # as the unprivileged user $CITYCODE_PG_USER (default: postgres if it exists,
@@ -16,7 +16,6 @@
 set -euo pipefail
 
 DATA_DIR=${CITYCODE_DATA_DIR:-.data}
-PORT=${CITYCODE_PG_PORT:-55432}
 DB=${CITYCODE_PG_DB:-citycode}
 ROLE=citycode
 
@@ -26,6 +25,11 @@ mkdir -p "$DATA_DIR"
 DATA_DIR=$(cd "$DATA_DIR" && pwd)
 PGDIR=$DATA_DIR/pg
 PASSFILE=$DATA_DIR/pg.pass
+PORTFILE=$DATA_DIR/pg.port
+# The port: as asked, else the one this cluster used last, else 55432.
+PORT=${CITYCODE_PG_PORT:-$(cat "$PORTFILE" 2>/dev/null || echo 55432)}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 find_bindir() {
 	local d
@@ -145,6 +149,16 @@ fsync = on
 CONF
 	fi
 	if ! running; then
+		# Another server (another checkout's cluster, say) may hold the port:
+		# move to the next free one unless a port was asked for explicitly.
+		if [ -z "${CITYCODE_PG_PORT:-}" ]; then
+			local tries=0
+			while port_busy "$PORT" && [ $tries -lt 100 ]; do
+				PORT=$((PORT + 1))
+				tries=$((tries + 1))
+			done
+		fi
+		echo "$PORT" >"$PORTFILE"
 		log "starting PostgreSQL on 127.0.0.1:$PORT"
 		run_pg "$BINDIR/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -o "-p $PORT" -w -t 60 start >&2 || {
 			log "start failed; last log lines:"
