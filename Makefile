@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/citycode
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/opencitycode/citycode/host/internal/server.Version=$(VERSION)
-GOTEST_FLAGS ?= -count=1 -timeout 15m
+GOTEST_FLAGS ?= -count=1 -race -timeout 15m
 
 .PHONY: all build run test vet fmt policy-test bench pg-start pg-stop clean
 
