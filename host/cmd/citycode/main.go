@@ -114,8 +114,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "City Code Platform %s is running.\n", server.Version)
-	fmt.Fprintf(stdout, "  Console:   %sconsole/\n", srv.ConsoleURL(ln))
-	fmt.Fprintf(stdout, "  API docs:  %sopenapi.json\n", srv.ConsoleURL(ln))
+	fmt.Fprintf(stdout, "  Console API: %sconsole/  (log in: GET console/captcha, POST console/login)\n", srv.ConsoleURL(ln))
+	fmt.Fprintf(stdout, "  API docs:    %sopenapi.json\n", srv.ConsoleURL(ln))
 	if srv.FirstStart {
 		fmt.Fprintf(stdout, "  Initial administrator: admin / %s\n", srv.InitialPassword)
 		fmt.Fprintln(stdout, "  (one-time password: it must be changed at first login and is not shown again)")
