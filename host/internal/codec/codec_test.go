@@ -479,3 +479,21 @@ func TestRandom(t *testing.T) {
 		t.Fatalf("RandomToken(32) = %q, want 43 URL-safe characters", tok)
 	}
 }
+
+func TestSealSubjectIsUnlinkable(t *testing.T) {
+	s, err := codec.NewSealer(make([]byte, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := s.SealSubject(42), s.SealSubject(42)
+	if a == b {
+		t.Fatal("two codes of one subject carry the same id")
+	}
+	if s.OpenSubject(a) != 42 || s.OpenSubject(b) != 42 {
+		t.Fatal("subject id does not round trip")
+	}
+	other, _ := codec.NewSealer(bytes.Repeat([]byte{1}, 16))
+	if other.OpenSubject(a) == 42 {
+		t.Fatal("another master key opens the subject")
+	}
+}

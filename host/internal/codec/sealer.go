@@ -1,9 +1,12 @@
 package codec
 
 import (
+	"crypto/cipher"
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
+
+	"github.com/emmansun/gmsm/sm4"
 )
 
 // sealPrefix versions the text form of sealed secrets so the scheme can
@@ -18,6 +21,7 @@ const sealPrefix = "v1:"
 type Sealer struct {
 	aead     *AEAD
 	indexKey []byte
+	subject  cipher.Block // hides subject ids in codes; see SealSubject
 }
 
 // NewSealer returns the Sealer for a 16-byte master key.
@@ -29,7 +33,11 @@ func NewSealer(masterKey []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead, indexKey: HMACSM3(masterKey, []byte("citycode/blind-index/v1"))}, nil
+	subject, err := sm4.NewCipher(HMACSM3(masterKey, []byte("citycode/subject/v1"))[:SM4KeySize])
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{aead: aead, indexKey: HMACSM3(masterKey, []byte("citycode/blind-index/v1")), subject: subject}, nil
 }
 
 // ParseMasterKey decodes a 16-byte master key written as 32 hex digits or as
