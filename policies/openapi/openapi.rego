@@ -48,3 +48,21 @@ default allow := false
 allow if reason == ""
 
 decision := {"allow": allow, "reason": reason}
+
+# ---- data.openapi.disclosure -------------------------------------------------
+#
+# Whether a verifier sees a person's identity in full when it decodes their
+# code, or only desensitized (脱敏). Input:
+#
+#   {"org_id": "the acceptOrgId decoding", "authorized": true|false,
+#    "family": "identity" | "health" | "payment", "verifier_app": "cc..."}
+#
+# "authorized" is whether the person allowed this scene (org) to see them and
+# that permission is still valid. Default: full only when authorized.
+default disclosure := {"full": false, "reason": "the person has not authorized this scene"}
+
+disclosure := {"full": true, "reason": ""} if {
+	input.authorized == true
+	is_string(input.org_id)
+	input.org_id != ""
+}

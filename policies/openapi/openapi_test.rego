@@ -31,3 +31,15 @@ test_missing_input_denied if {
 	d2 := openapi.decision with input as {"capability": "code.issue"}
 	d2.reason == "app is disabled"
 }
+
+test_disclosure_full_when_authorized if {
+	openapi.disclosure.full with input as {"org_id": "H001", "authorized": true, "family": "identity"}
+}
+
+test_disclosure_masked_without_authorization if {
+	not openapi.disclosure.full with input as {"org_id": "H001", "authorized": false, "family": "identity"}
+}
+
+test_disclosure_masked_without_org if {
+	not openapi.disclosure.full with input as {"org_id": "", "authorized": true}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/codec"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
 	"github.com/opencitycode/citycode/host/internal/nonce"
+	"github.com/opencitycode/citycode/host/internal/persons"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
 )
@@ -82,6 +83,11 @@ func (s *Server) wire(ctx context.Context) error {
 	}
 	s.FirstStart, s.InitialPassword = created, pw
 
+	people, err := persons.New(persons.Config{Pool: s.pool, Sealer: sealer, Authz: engine, Log: s.log, Clock: clock})
+	if err != nil {
+		return err
+	}
+
 	nonces, err := s.nonceStore(clock)
 	if err != nil {
 		return err
@@ -112,6 +118,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(authSvc.Routes()...)
 	api.Mount(ten.Routes()...)
 	api.Mount(ten.AppRoutes()...)
+	api.Mount(people.Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
 	api.ServeOpenAPI()
