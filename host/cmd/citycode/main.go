@@ -5,6 +5,7 @@
 //	citycode audit verify       check the audit trail's SM3 hash chain
 //	citycode policy test [dir]  run the Rego tests of the policy bundle, with coverage
 //	citycode keys sm2           generate an SM2 key pair (for apps signing with SM2)
+//	citycode demo [--json]      register a demo app and print its credentials
 //	citycode version
 //
 // Every subcommand takes --config FILE and the configuration flags; see
@@ -53,6 +54,7 @@ commands:
   audit verify       check the audit trail's hash chain
   policy test [dir]  run the Rego tests of the policy bundle with coverage
   keys sm2           generate an SM2 key pair
+  demo [--json]      register a demo app and print its credentials
   version            print the version
 `
 
@@ -73,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return policyCmd(rest, stdout)
 	case "keys":
 		return keysCmd(rest, stdout)
+	case "demo":
+		return demoCmd(rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "citycode", server.Version)
 		return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -88,5 +89,30 @@ func TestPolicyTestCommand(t *testing.T) {
 	var ec exitCode
 	if !errors.As(err, &ec) || ec != 1 || !strings.Contains(out, "test_allow") {
 		t.Fatalf("a failing Rego test passed: %v %s", err, out)
+	}
+}
+
+// `citycode demo --json` registers an app whose printed secret signs.
+func TestDemoPrintsWorkingCredentials(t *testing.T) {
+	pool, url := storetest.NewWithURL(t)
+	t.Setenv("DATABASE_URL", url)
+	t.Setenv("CITYCODE_SECURITY_MASTER_KEY", "000102030405060708090a0b0c0d0e0f")
+	out, err := runCLI(t, "demo", "--json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var d Demo
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(d.AppSecret) != 64 || len(d.DataKey) != 32 || !strings.Contains(d.SM2PrivateKey, "PRIVATE KEY") {
+		t.Fatalf("demo credentials %+v", d)
+	}
+	var sealed string
+	if err := pool.QueryRow(context.Background(), "SELECT secret_sealed FROM apps WHERE id = $1", d.CityCodeAppID).Scan(&sealed); err != nil {
+		t.Fatalf("demo app not stored: %v", err)
+	}
+	if strings.Contains(sealed, d.AppSecret) {
+		t.Fatal("demo app secret stored in clear")
 	}
 }

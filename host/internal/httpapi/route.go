@@ -54,6 +54,9 @@ type Route struct {
 	// Codes are the route-specific error codes, beyond the ones every route
 	// of its Auth class may answer.
 	Codes []string
+	// ReadOnly marks an app route that changes nothing (show, decode,
+	// look-ups): its successful calls are usage events, not audit entries.
+	ReadOnly bool
 	// Lenient accepts unknown JSON fields instead of refusing them; for the
 	// manual's app API, whose clients send extra fields.
 	Lenient bool
@@ -112,6 +115,9 @@ func (r *Route) PendingPasswordOK() *Route { r.AllowPendingPassword = true; retu
 
 // Errors adds route-specific error codes to the documentation.
 func (r *Route) Errors(codes ...string) *Route { r.Codes = append(r.Codes, codes...); return r }
+
+// Reads marks the route as changing nothing.
+func (r *Route) Reads() *Route { r.ReadOnly = true; return r }
 
 // AcceptUnknownFields makes JSON decoding ignore unknown fields.
 func (r *Route) AcceptUnknownFields() *Route { r.Lenient = true; return r }

@@ -22,10 +22,10 @@ func (s *Service) Routes() []*httpapi.Route {
 			Tag("bind-data").App().AcceptUnknownFields(),
 		httpapi.Handle(post, "/bindData/getBindData", s.getBoundRoute).
 			Doc("获取用户绑定数据接口", "The data bound to the user under dataType; data is the bound JSON as a string.").
-			Tag("bind-data").App().AcceptUnknownFields(),
+			Tag("bind-data").App().Reads().AcceptUnknownFields(),
 		httpapi.Handle(post, "/bindData/getBindDataList", s.listBoundRoute).
 			Doc("获取用户绑定数据集合接口", "The data bound to the user under each of dataTypes (comma-separated); types with nothing bound are left out.").
-			Tag("bind-data").App().AcceptUnknownFields(),
+			Tag("bind-data").App().Reads().AcceptUnknownFields(),
 		httpapi.Handle(post, "/bindData/unbindData", s.unbindRoute).
 			Doc("解绑用户数据接口", "Removes the data bound to the user under dataType.").
 			Tag("bind-data").App().AcceptUnknownFields(),

@@ -17,8 +17,9 @@ import (
 
 // auditObserver writes the audit trail of the HTTP layer: every console
 // change (operation log), every read that hands out data in bulk or reveals
-// secrets (data-security log), and every signed app call (API-call log).
-// Plain console reads are not logged: they would drown the trail.
+// secrets (data-security log), and every signed app call that changes data
+// or is refused (API-call log). Plain reads are not logged here: console
+// reads would drown the trail, and open-API reads are usage events.
 type auditObserver struct {
 	trail *audit.Logger
 	log   *slog.Logger
@@ -60,7 +61,10 @@ func (o *auditObserver) Observe(ctx context.Context, c httpapi.Call) {
 
 func auditType(c httpapi.Call) (audit.Type, bool) {
 	if c.Route.Auth == httpapi.App {
-		return audit.TypeAPI, true
+		// Reads of the open API (show, decode, look-ups) run at thousands a
+		// second and are recorded as usage events; the hash-chained trail
+		// keeps the calls that change data and every refused call.
+		return audit.TypeAPI, !c.Route.ReadOnly || c.Err != nil
 	}
 	action := c.Route.Action
 	if strings.HasSuffix(action, ".export") || strings.HasSuffix(action, ".secret") {

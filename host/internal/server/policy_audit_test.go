@@ -3,12 +3,14 @@ package server_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/hex"
 	"io/fs"
 	"strings"
 	"testing"
 
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/policies"
+	"github.com/opencitycode/citycode/sdk/client"
 )
 
 func embeddedBundle(t *testing.T) map[string]string {
@@ -98,6 +100,15 @@ func TestAuditTrail(t *testing.T) {
 	xh, xhAdmin := h.subPlatform(admin, "徐汇区子平台", "310104", "xuhui_admin")
 	app := h.app(xhAdmin, map[string]any{"name": "徐汇医院通"})
 	h.call(xhAdmin, "POST", "/console/login", map[string]string{"account": "xuhui_admin", "password": "wrong", "captchaId": "x", "captchaCode": "1"})
+	secret, _ := hex.DecodeString(app.AppSecret)
+	if err := client.New(h.URL, app.AppID, secret).Call(context.Background(), "/api/getAppInfo", map[string]string{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	client.New(h.URL, app.AppID, make([]byte, 32)).Call(context.Background(), "/api/getAppInfo", map[string]string{}, nil)
+	_, apiItems := h.list(admin, "/console/audit/logs?type=api")
+	if len(apiItems) != 1 || apiItems[0]["result"] != "failure" {
+		t.Fatalf("API-call log: want only the refused call, got %v", apiItems)
+	}
 
 	_, items := h.list(admin, "/console/audit/logs?pageSize=500")
 	var sawCreate, sawLogin bool

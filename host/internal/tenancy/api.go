@@ -16,7 +16,7 @@ func (s *Service) AppRoutes() []*httpapi.Route {
 	return []*httpapi.Route{
 		httpapi.Handle(http.MethodPost, "/api/getAppInfo", s.appInfo).
 			Doc("查询应用信息", "Answers the calling app's own registration: id, name, platform and status, plus the server time. Any signed request of an enabled app succeeds, so it is the first call to make when integrating.").
-			Tag("open-api").App().AcceptUnknownFields(),
+			Tag("open-api").App().Reads().AcceptUnknownFields(),
 	}
 }
 
