@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/opencitycode/citycode/host/internal/server.Version=$(VERSION)
 GOTEST_FLAGS ?= -count=1 -race -timeout 15m
 
-.PHONY: all build run test vet fmt policy-test bench pg-start pg-stop clean
+.PHONY: all build run test vet fmt policy-test bench demo pg-start pg-stop clean
 
 all: build
 
@@ -33,9 +33,14 @@ test: vet policy-test
 	@envs=$$(deploy/env.sh --redis) && eval "$$envs" && \
 	$(GO) test $(GOTEST_FLAGS) ./...
 
-bench:
+bench: build
+	$(GO) build -o bin/citycode-load ./host/cmd/citycode-load
 	@envs=$$(deploy/env.sh --redis) && eval "$$envs" && \
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/internal/auth/signature/ ./host/internal/policy/ ./host/internal/audit/
+	deploy/bench.sh
+
+demo: build
+	@envs=$$(deploy/env.sh) && eval "$$envs" && $(BIN) demo --json
 
 pg-start:
 	@deploy/pg-local.sh start
