@@ -79,6 +79,9 @@ func New(cfg Config) (*Service, error) {
 
 // User is a person as one app knows them.
 type User struct {
+	// Handle is the numeric id of this (app, person) pair, which personal
+	// codes carry sealed (codec.Sealer.SealSubject).
+	Handle     int64
 	UserID     string
 	AppID      string
 	PlatformID string
@@ -187,7 +190,7 @@ func (s *Service) mobileIndex(m string) string {
 
 func (s *Service) appUser(ctx context.Context, tx pgx.Tx, appID, platformID string, personID int64) (*User, error) {
 	u := &User{AppID: appID, PlatformID: platformID, PersonID: personID}
-	err := tx.QueryRow(ctx, `SELECT user_id FROM person_app_users WHERE app_id = $1 AND person_id = $2`, appID, personID).Scan(&u.UserID)
+	err := tx.QueryRow(ctx, `SELECT id, user_id FROM person_app_users WHERE app_id = $1 AND person_id = $2`, appID, personID).Scan(&u.Handle, &u.UserID)
 	if err == nil {
 		return u, nil
 	}
@@ -202,7 +205,7 @@ func (s *Service) appUser(ctx context.Context, tx pgx.Tx, appID, platformID stri
 	err = tx.QueryRow(ctx, `
 		INSERT INTO person_app_users (app_id, user_id, person_id, platform_id, created_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (app_id, person_id) DO UPDATE SET app_id = EXCLUDED.app_id
-		RETURNING user_id`, appID, u.UserID, personID, platformID, s.clock()).Scan(&u.UserID)
+		RETURNING id, user_id`, appID, u.UserID, personID, platformID, s.clock()).Scan(&u.Handle, &u.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("persons: insert user: %w", err)
 	}
@@ -215,16 +218,37 @@ func (s *Service) User(ctx context.Context, appID, userID string) (*User, error)
 	u := &User{AppID: appID, UserID: userID}
 	var ct string
 	err := s.pool.QueryRow(ctx, `
-		SELECT u.platform_id, u.person_id, p.cert_type, p.name_masked, p.cert_no_masked, p.mobile_masked
+		SELECT u.id, u.platform_id, u.person_id, p.cert_type, p.name_masked, p.cert_no_masked, p.mobile_masked
 		FROM person_app_users u JOIN persons p ON p.id = u.person_id
 		WHERE u.app_id = $1 AND u.user_id = $2`, appID, userID).
-		Scan(&u.PlatformID, &u.PersonID, &ct, &u.Masked.Name, &u.Masked.CertNo, &u.Masked.Mobile)
+		Scan(&u.Handle, &u.PlatformID, &u.PersonID, &ct, &u.Masked.Name, &u.Masked.CertNo, &u.Masked.Mobile)
 	if store.NoRows(err) {
 		return nil, &fault.Error{Kind: fault.NotFound, Code: fault.CodeResourceNotFound,
 			Message: fmt.Sprintf("userId %q is not a user of this app", userID), Err: ErrUnknownUser}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("persons: user: %w", err)
+	}
+	u.CertType = CertType(ct)
+	u.Masked.CertType = u.CertType
+	return u, nil
+}
+
+// UserByHandle returns the (app, person) pair a personal code carries;
+// ResourceNotFound wrapping ErrUnknownUser when there is none.
+func (s *Service) UserByHandle(ctx context.Context, handle int64) (*User, error) {
+	u := &User{Handle: handle}
+	var ct string
+	err := s.pool.QueryRow(ctx, `
+		SELECT u.app_id, u.user_id, u.platform_id, u.person_id, p.cert_type, p.name_masked, p.cert_no_masked, p.mobile_masked
+		FROM person_app_users u JOIN persons p ON p.id = u.person_id
+		WHERE u.id = $1`, handle).
+		Scan(&u.AppID, &u.UserID, &u.PlatformID, &u.PersonID, &ct, &u.Masked.Name, &u.Masked.CertNo, &u.Masked.Mobile)
+	if store.NoRows(err) {
+		return nil, &fault.Error{Kind: fault.NotFound, Code: fault.CodeResourceNotFound, Message: "the code's holder is unknown", Err: ErrUnknownUser}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("persons: user by handle: %w", err)
 	}
 	u.CertType = CertType(ct)
 	u.Masked.CertType = u.CertType

@@ -159,6 +159,15 @@ func TestOpenIsStablePerAppAndSealed(t *testing.T) {
 		t.Fatalf("after mobile change: %+v", full)
 	}
 
+	// The handle a code carries finds the app, its user id and the person.
+	byHandle, err := e.svc.UserByHandle(ctx, b1.Handle)
+	if err != nil || byHandle.AppID != "ccB" || byHandle.UserID != b1.UserID || byHandle.PersonID != a1.PersonID || a1.Handle == b1.Handle {
+		t.Fatalf("by handle: %+v %v", byHandle, err)
+	}
+	if _, err := e.svc.UserByHandle(ctx, 1<<40); !errors.Is(err, persons.ErrUnknownUser) {
+		t.Fatalf("unknown handle: %v", err)
+	}
+
 	// An app cannot reach another app's user id.
 	if _, err := e.svc.User(ctx, "ccB", a1.UserID); !errors.Is(err, persons.ErrUnknownUser) {
 		t.Fatalf("cross-app user: %v", err)
