@@ -48,6 +48,7 @@ func (b *binder) bind(in any, body []byte, lenient bool, pathParam func(string) 
 	}
 	v := reflect.ValueOf(in).Elem()
 	if v.Kind() == reflect.Struct {
+		setRawBody(v, body)
 		if err := bindParams(v, pathParam, query); err != nil {
 			return err
 		}
@@ -112,6 +113,21 @@ func kindName(t reflect.Type) string {
 		return "an object"
 	}
 	return t.String()
+}
+
+var rawType = reflect.TypeFor[json.RawMessage]()
+
+// setRawBody gives a field tagged raw:"body" (a json.RawMessage) the whole
+// request body, for handlers that read fields a rule configures at run time
+// (data-collection fields) besides the declared ones.
+func setRawBody(v reflect.Value, body []byte) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Tag.Get("raw") == "body" && f.Type == rawType {
+			v.Field(i).SetBytes(append([]byte(nil), body...))
+		}
+	}
 }
 
 // bindParams sets fields tagged path:"x" and query:"x".

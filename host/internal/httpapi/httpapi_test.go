@@ -26,6 +26,11 @@ type createIn struct {
 	Dry      bool     `query:"dry"`
 }
 
+type rawIn struct {
+	Name string          `json:"name"`
+	Raw  json.RawMessage `json:"-" raw:"body"`
+}
+
 type createOut struct {
 	ID       string    `json:"id"`
 	Name     string    `json:"name"`
@@ -282,6 +287,19 @@ func TestOpenAPIDocumentsEveryRouteAndCode(t *testing.T) {
 	body := op.RequestBody.Value.Content.Get("application/json").Schema.Value
 	if len(body.Required) != 1 || body.Required[0] != "name" || body.Properties["name"].Value.Description != "display name" {
 		t.Errorf("request schema: required=%v", body.Required)
+	}
+}
+
+func TestRawBodyField(t *testing.T) {
+	api, _ := httpapi.New(httpapi.Config{Log: nilLogger()})
+	api.Mount(httpapi.Handle(http.MethodPost, "/raw", func(_ context.Context, in *rawIn) (*map[string]any, error) {
+		var m map[string]any
+		json.Unmarshal(in.Raw, &m)
+		return &m, nil
+	}).AcceptUnknownFields())
+	rec, env := do(t, api.Handler(), "POST", "/raw", `{"name":"a","temperature":36.6}`)
+	if rec.Code != 200 || !strings.Contains(string(env.Response.Data), `"temperature":36.6`) {
+		t.Fatalf("raw body: %d %s", rec.Code, rec.Body)
 	}
 }
 

@@ -268,7 +268,7 @@ func (g *schemaGen) structSchema(t reflect.Type, bodyOnly bool) *openapi3.Schema
 	}
 	s := openapi3.NewObjectSchema()
 	walkFields(t, func(f reflect.StructField) {
-		if !f.IsExported() || f.Tag.Get("path") != "" || f.Tag.Get("query") != "" {
+		if !f.IsExported() || f.Tag.Get("path") != "" || f.Tag.Get("query") != "" || f.Tag.Get("raw") != "" {
 			return
 		}
 		n, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
