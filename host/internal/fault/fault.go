@@ -73,6 +73,9 @@ const (
 	CodeFailedOperation        = "FailedOperation"
 	CodeDecryptFailure         = "FailedOperation.DecryptFailure"
 	CodePolicyRejected         = "FailedOperation.PolicyRejected"
+	CodeCodeTampered           = "FailedOperation.CodeTampered"
+	CodeCodeRevoked            = "FailedOperation.CodeRevoked"
+	CodeCodeNotActive          = "FailedOperation.CodeNotActive"
 	CodeRateLimit              = "LimitExceeded.RateLimit"
 	CodeQuota                  = "LimitExceeded.Quota"
 	CodeRequestTooLarge        = "LimitExceeded.RequestTooLarge"
@@ -109,6 +112,9 @@ var Codes = []struct {
 	{CodeFailedOperation, Conflict, "the operation is not allowed in the resource's current state"},
 	{CodeDecryptFailure, Invalid, "the encrypted body could not be decrypted"},
 	{CodePolicyRejected, Invalid, "the policy bundle failed to compile or failed its tests"},
+	{CodeCodeTampered, Invalid, "the code is not one this platform issued: malformed, altered or signed with a foreign key"},
+	{CodeCodeRevoked, Conflict, "the code was revoked (its holder's codes were withdrawn, or the object code cancelled)"},
+	{CodeCodeNotActive, Conflict, "the code's rule or rule version is disabled, or the object code is not yet activated"},
 	{CodeRateLimit, Limited, "too many requests; retry after the given time"},
 	{CodeQuota, Limited, "the quota for this capability is used up"},
 	{CodeRequestTooLarge, Invalid, "the request body exceeds the size limit"},
