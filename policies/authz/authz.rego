@@ -28,6 +28,7 @@ main_only_actions := {
 	"policy.update",
 	"spec.create", "spec.update", "spec.delete",
 	"rule.create", "rule.update", "rule.delete", "rule.publish", "rule.push",
+	"key.rotate",
 }
 
 known_types := {"root", "platform_admin", "staff"}

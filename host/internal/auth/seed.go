@@ -67,6 +67,11 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:ops.perm", "role", "角色管理", "/ops/permissions/roles", crud...)...)
 	add(pageMenus("group:ops.perm", "menu", "菜单管理", "/ops/permissions/menus", crud...)...)
 
+	add(group("group:engine", "", "码核心引擎", "/engine", "qrcode"))
+	add(pageMenus("group:engine", "spec", "码规范管理", "/engine/specs", crud...)...)
+	add(pageMenus("group:engine", "rule", "码规则管理", "/engine/rules",
+		verbs(crud, [][2]string{{"publish", "发布"}, {"push", "推送"}, {"bind", "关联应用"}})...)...)
+
 	add(group("group:mgmt", "", "业务管理", "/mgmt", "appstore"))
 	add(pageMenus("group:mgmt", "region", "区域管理", "/mgmt/regions", crud...)...)
 	add(pageMenus("group:mgmt", "industry", "行业管理", "/mgmt/industries", crud...)...)
@@ -76,6 +81,7 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:sys", "audit", "日志管理", "/sys/logs", [2]string{"export", "导出"})...)
 	add(pageMenus("group:sys", "dict", "字典管理", "/sys/dicts", crud...)...)
 	add(pageMenus("group:sys", "policy", "策略管理", "/sys/policies", [2]string{"update", "上传"})...)
+	add(pageMenus("group:sys", "key", "密钥管理", "/sys/keys", [2]string{"rotate", "轮换"})...)
 	return ms
 }
 

@@ -111,11 +111,12 @@ func (s *Service) show(ctx context.Context, family string, in *ShowIn) (*shown, 
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
+	// Codes carry whole seconds. A revocation covers codes issued up to
+	// its instant, so a code shown in the same second as a revocation is
+	// dated the next second, never born revoked.
+	now := s.clock().Truncate(time.Second)
 	if !revoked.IsZero() && !now.After(revoked) {
-		// A revocation takes effect for codes issued up to its instant;
-		// showing in that same instant would hand out a revoked code.
-		now = revoked.Add(1)
+		now = revoked.Truncate(time.Second).Add(time.Second)
 	}
 	c := Code{PlatformID: a.PlatformID, RuleID: r.ID, RuleVersion: r.Version, Kind: r.Kind,
 		Subject: s.sealer.SealSubject(uint64(u.Handle)), CertType: string(u.CertType),

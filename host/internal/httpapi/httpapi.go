@@ -305,6 +305,9 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 		} else if dl, ok := out.(Download); ok {
 			status = a.writeDownload(c, dl)
 		} else {
+			if r.CacheSeconds > 0 {
+				c.Response().Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(r.CacheSeconds))
+			}
 			a.writeBody(c, statusOK, marshalEnvelope(out, nil, RequestID(ctx)), seal)
 		}
 		if a.cfg.Observer != nil && r.Auth != Public {

@@ -57,6 +57,9 @@ type Route struct {
 	// ReadOnly marks an app route that changes nothing (show, decode,
 	// look-ups): its successful calls are usage events, not audit entries.
 	ReadOnly bool
+	// CacheSeconds, when set, lets clients and proxies cache a successful
+	// answer that long (public data such as the code verification keys).
+	CacheSeconds int
 	// Lenient accepts unknown JSON fields instead of refusing them; for the
 	// manual's app API, whose clients send extra fields.
 	Lenient bool
@@ -115,6 +118,9 @@ func (r *Route) PendingPasswordOK() *Route { r.AllowPendingPassword = true; retu
 
 // Errors adds route-specific error codes to the documentation.
 func (r *Route) Errors(codes ...string) *Route { r.Codes = append(r.Codes, codes...); return r }
+
+// Cache lets clients cache successful answers for seconds.
+func (r *Route) Cache(seconds int) *Route { r.CacheSeconds = seconds; return r }
 
 // Reads marks the route as changing nothing.
 func (r *Route) Reads() *Route { r.ReadOnly = true; return r }

@@ -41,6 +41,7 @@ type hostOpts struct {
 	redis    bool
 	keyFile  string
 	policies string
+	clock    func() time.Time
 }
 
 func newHost(t *testing.T, o hostOpts) *host {
@@ -72,7 +73,7 @@ func newHost(t *testing.T, o hostOpts) *host {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := server.New(ctx, cfg, log, server.Options{CaptchaAnswers: func() string { return captchaAnswer }})
+	srv, err := server.New(ctx, cfg, log, server.Options{CaptchaAnswers: func() string { return captchaAnswer }, Clock: o.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

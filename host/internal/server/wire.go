@@ -13,7 +13,11 @@ import (
 	"github.com/opencitycode/citycode/host/internal/audit"
 	"github.com/opencitycode/citycode/host/internal/auth"
 	"github.com/opencitycode/citycode/host/internal/auth/signature"
+	"github.com/opencitycode/citycode/host/internal/codeapi"
 	"github.com/opencitycode/citycode/host/internal/codec"
+	"github.com/opencitycode/citycode/host/internal/codeengine"
+	"github.com/opencitycode/citycode/host/internal/codekeys"
+	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
 	"github.com/opencitycode/citycode/host/internal/nonce"
 	"github.com/opencitycode/citycode/host/internal/persons"
@@ -88,6 +92,28 @@ func (s *Server) wire(ctx context.Context) error {
 		return err
 	}
 
+	keys, err := codekeys.New(codekeys.Config{Pool: s.pool, Sealer: sealer, Log: s.log, Clock: clock})
+	if err != nil {
+		return err
+	}
+	if err := keys.EnsureKey(ctx, tenancy.MainPlatformID); err != nil {
+		return err
+	}
+	evw, err := events.New(ctx, events.Config{Pool: s.pool, Log: s.log, Clock: clock})
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, evw.Close)
+	rules, err := codeengine.New(codeengine.Config{Pool: s.pool, Authz: engine, Apps: ten, MainPlatformID: tenancy.MainPlatformID, Log: s.log, Clock: clock})
+	if err != nil {
+		return err
+	}
+	codes, err := codeapi.New(codeapi.Config{Pool: s.pool, Rules: ruleSource{rules}, Codes: codeSigner{keys: keys},
+		Persons: people, Sealer: sealer, Events: eventSink{evw}, Log: s.log, Clock: clock})
+	if err != nil {
+		return err
+	}
+
 	nonces, err := s.nonceStore(clock)
 	if err != nil {
 		return err
@@ -119,6 +145,10 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(ten.Routes()...)
 	api.Mount(ten.AppRoutes()...)
 	api.Mount(people.Routes()...)
+	api.Mount(keys.Routes(engine)...)
+	api.Mount(rules.Routes()...)
+	api.Mount(codes.Routes()...)
+	api.Mount(codeapi.NewPayments(s.pool, people, clock).Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
 	api.ServeOpenAPI()

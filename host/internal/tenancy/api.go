@@ -54,3 +54,13 @@ func (s *Service) appInfo(ctx context.Context, in *AppInfoIn) (*AppInfo, error) 
 		ServerTime: s.clock().UnixMilli(),
 	}, nil
 }
+
+// AppPlatform answers the platform an app belongs to, for other services
+// (rule bindings); ResourceNotFound when there is no such app.
+func (s *Service) AppPlatform(ctx context.Context, appID string) (string, error) {
+	a, err := s.app(ctx, s.pool, appID)
+	if err != nil {
+		return "", err
+	}
+	return a.PlatformID, nil
+}
