@@ -27,6 +27,12 @@ done
 demo=$("$bin" demo --json)
 app=$(echo "$demo" | sed -n 's/.*"cityCodeAppId": "\(.*\)".*/\1/p')
 secret=$(echo "$demo" | sed -n 's/.*"appSecret": "\(.*\)".*/\1/p')
+identity=$(echo "$demo" | sed -n 's/.*"identity": "\(.*\)".*/\1/p')
+common=(-url "http://127.0.0.1:$port" -app "$app" -secret "$secret" -c "$workers" -d "$duration")
 
 echo "== signed open API, host and load generator on the same $(nproc) cores"
-"$load" -url "http://127.0.0.1:$port" -app "$app" -secret "$secret" -c "$workers" -d "$duration" -path /api/getAppInfo
+"$load" "${common[@]}" -path /api/getAppInfo
+echo "== decode of dynamic personal codes (signature + SM2 code verification + holder look-up + committed event)"
+"$load" "${common[@]}" -scenario decode -codedef "$identity"
+echo "== show of personal codes (SM2 signing + committed event)"
+"$load" "${common[@]}" -scenario show -codedef "$identity"

@@ -7,6 +7,9 @@
 //	    -path /api/getAppInfo -body '{}' -c 64 -d 20s
 //	citycode-load ... -path /identity/decodeIdentityCode \
 //	    -bodies codes.jsonl           # one JSON body per line, used round-robin
+//	citycode-load ... -scenario decode -codedef R0001
+//	    # opens 100 holders, shows 20 codes each, then decodes them round-robin
+//	citycode-load ... -scenario show -codedef R0001
 //
 // It is a separate process so the host is measured as clients see it; on a
 // shared machine compare its figures with a ceiling measured the same way.
@@ -43,8 +46,21 @@ func main() {
 		duration = flag.Duration("d", 10*time.Second, "how long to run")
 		warmup   = flag.Duration("warmup", 2*time.Second, "run this long before measuring")
 		asJSON   = flag.Bool("json", false, "print the result as JSON")
+		scenario = flag.String("scenario", "", "decode | show: prepare holders and codes of -codedef first")
+		codeDef  = flag.String("codedef", "", "identity rule (codeDefId) for -scenario")
+		holders  = flag.Int("holders", 100, "holders to open for -scenario")
+		perUser  = flag.Int("codes", 20, "codes to show per holder for -scenario decode")
 	)
 	flag.Parse()
+	if *scenario != "" {
+		file, p, err := prepare(*base, *app, *secret, *scenario, *codeDef, *holders, *perUser)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "citycode-load: prepare:", err)
+			os.Exit(1)
+		}
+		defer os.Remove(file)
+		*bodies, *path = file, p
+	}
 	if err := run(*base, *app, *secret, *path, *body, *bodies, *workers, *warmup, *duration, *asJSON); err != nil {
 		fmt.Fprintln(os.Stderr, "citycode-load:", err)
 		os.Exit(1)

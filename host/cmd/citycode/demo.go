@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencitycode/citycode/host/internal/actor"
 	"github.com/opencitycode/citycode/host/internal/codec"
+	"github.com/opencitycode/citycode/host/internal/codeengine"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
 )
@@ -22,6 +23,9 @@ type Demo struct {
 	AppSecret     string `json:"appSecret" doc:"hex; the HMAC-SM3 key is the decoded bytes"`
 	DataKey       string `json:"dataKey" doc:"hex SM4 key for X-CityCode-Encrypt: SM4-GCM"`
 	SM2PrivateKey string `json:"sm2PrivateKey" doc:"PEM; for X-CityCode-SignMethod: SM2"`
+	// Rules are the demo's enabled code rules bound to the app, by family:
+	// their ids are the codeDefId of the open/show APIs.
+	Rules map[string]string `json:"rules"`
 }
 
 // demoCmd: citycode demo [--json] — registers a demo app on the main
@@ -82,12 +86,42 @@ func demoCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d := Demo{CityCodeAppID: app.AppID, PlatformID: app.PlatformID, AppSecret: app.AppSecret, DataKey: app.DataKey, SM2PrivateKey: priv}
+	rules, err := codeengine.New(codeengine.Config{Pool: sc.pool, Authz: engine, Apps: ten, MainPlatformID: tenancy.MainPlatformID})
+	if err != nil {
+		return err
+	}
+	d := Demo{CityCodeAppID: app.AppID, PlatformID: app.PlatformID, AppSecret: app.AppSecret, DataKey: app.DataKey, SM2PrivateKey: priv,
+		Rules: map[string]string{}}
+	// The console would create these; here they are made ready to use:
+	// published, enabled and bound to the demo app.
+	rctx := policy.WithScope(ctx, policy.Scope{All: true})
+	for _, r := range []codeengine.RuleIn{
+		{Name: "演示·身份码", Form: "dynamic", Family: "identity", Function: codeengine.Function{ValiditySeconds: 300, RefreshSeconds: 60, Offline: true}},
+		{Name: "演示·健康码", Form: "dynamic", Family: "health", Function: codeengine.Function{ValiditySeconds: 300, RefreshSeconds: 60, Offline: true}},
+		{Name: "演示·支付码", Form: "dynamic", Family: "payment", Function: codeengine.Function{ValiditySeconds: 60, RefreshSeconds: 30}},
+	} {
+		created, err := rules.CreateRule(rctx, &r)
+		if err != nil {
+			return err
+		}
+		if _, err := rules.Publish(rctx, &codeengine.RuleIDIn{RuleID: created.ID}); err != nil {
+			return err
+		}
+		d.Rules[r.Family] = created.ID
+	}
+	ids := make([]string, 0, len(d.Rules))
+	for _, id := range d.Rules {
+		ids = append(ids, id)
+	}
+	if _, err := rules.Bind(rctx, &codeengine.BindIn{AppID: app.AppID, RuleIDs: ids}); err != nil {
+		return err
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(d)
 	}
-	fmt.Fprintf(stdout, "cityCodeAppId: %s\nappSecret:     %s\ndataKey:       %s\nSM2 private key:\n%s", d.CityCodeAppID, d.AppSecret, d.DataKey, d.SM2PrivateKey)
+	fmt.Fprintf(stdout, "cityCodeAppId: %s\nappSecret:     %s\ndataKey:       %s\nrules:         identity %s, health %s, payment %s\nSM2 private key:\n%s",
+		d.CityCodeAppID, d.AppSecret, d.DataKey, d.Rules["identity"], d.Rules["health"], d.Rules["payment"], d.SM2PrivateKey)
 	return nil
 }

@@ -77,7 +77,10 @@ func provider(pool *pgxpool.Pool) (*goose.Provider, *sql.DB, error) {
 		db.Close()
 		return nil, nil, fmt.Errorf("store: migration locker: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(), goose.WithSessionLocker(locker))
+	// Each package numbers its migrations in its own range, so a package's
+	// new migration may sort below one another package applied earlier:
+	// apply such missing versions instead of refusing to start.
+	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(), goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		db.Close()
 		return nil, nil, fmt.Errorf("store: migration provider: %w", err)
