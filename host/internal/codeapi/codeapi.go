@@ -19,6 +19,7 @@ import (
 
 	"github.com/opencitycode/citycode/host/internal/codec"
 	"github.com/opencitycode/citycode/host/internal/persons"
+	"github.com/opencitycode/citycode/host/internal/ttlcache"
 )
 
 // Families of the manual's codes and the rule family each API serves.
@@ -120,6 +121,12 @@ type Service struct {
 	events  Events
 	log     *slog.Logger
 	clock   func() time.Time
+	revoked *ttlcache.Cache[revocationKey, time.Time]
+}
+
+type revocationKey struct {
+	handle int64
+	rule   string
 }
 
 // New returns the API service.
@@ -135,5 +142,8 @@ func New(cfg Config) (*Service, error) {
 	if s.clock == nil {
 		s.clock = time.Now
 	}
+	// A revocation made on another node applies here within 2 s; on this
+	// node at once.
+	s.revoked = ttlcache.New[revocationKey, time.Time](2*time.Second, 1<<18, s.clock)
 	return s, nil
 }

@@ -251,10 +251,17 @@ func (s *Service) record(ctx context.Context, ev Event) error {
 // revokedBefore answers the revocation instant of (holder, rule), zero when
 // none.
 func (s *Service) revokedBefore(ctx context.Context, handle int64, ruleID string) (time.Time, error) {
+	key := revocationKey{handle, ruleID}
+	if t, ok := s.revoked.Get(key); ok {
+		return t, nil
+	}
 	var t time.Time
 	err := s.pool.QueryRow(ctx, `SELECT revoked_before FROM code_revocations WHERE user_handle = $1 AND rule_id = $2`, handle, ruleID).Scan(&t)
 	if store.NoRows(err) {
-		return time.Time{}, nil
+		err = nil
+	}
+	if err == nil {
+		s.revoked.Put(key, t)
 	}
 	return t, err
 }
@@ -272,6 +279,7 @@ func (s *Service) Revoke(ctx context.Context, appID, userID, codeDefID, reason s
 		INSERT INTO code_revocations (user_handle, rule_id, revoked_before, reason, revoked_by) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (user_handle, rule_id) DO UPDATE SET revoked_before = EXCLUDED.revoked_before, reason = EXCLUDED.reason, revoked_by = EXCLUDED.revoked_by`,
 		u.Handle, codeDefID, s.clock(), reason, "app:"+appID)
+	s.revoked.Delete(revocationKey{u.Handle, codeDefID})
 	return err
 }
 

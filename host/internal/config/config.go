@@ -48,6 +48,9 @@ type HTTP struct {
 	TrustedProxies []string `koanf:"trusted_proxies"`
 	// ShutdownTimeout bounds the drain of in-flight requests at shutdown.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// DebugAddr, when set, serves Go's pprof profiles on that address
+	// (keep it on loopback or an operations network).
+	DebugAddr string `koanf:"debug_addr"`
 }
 
 // Database configures PostgreSQL.
@@ -253,6 +256,7 @@ func defaultsMap() map[string]any {
 		"http.max_body_bytes":          d.HTTP.MaxBodyBytes,
 		"http.trusted_proxies":         d.HTTP.TrustedProxies,
 		"http.shutdown_timeout":        d.HTTP.ShutdownTimeout.String(),
+		"http.debug_addr":              d.HTTP.DebugAddr,
 		"database.url":                 d.Database.URL,
 		"database.max_conns":           d.Database.MaxConns,
 		"database.auto_migrate":        d.Database.AutoMigrate,

@@ -37,6 +37,7 @@ func (s *Service) Authorize(ctx context.Context, appID, userID, orgID string, va
 	if err != nil {
 		return time.Time{}, fmt.Errorf("persons: authorize: %w", err)
 	}
+	s.consents.Delete(consentKey{u.PersonID, orgID})
 	return until, nil
 }
 
@@ -49,14 +50,22 @@ func (s *Service) Revoke(ctx context.Context, appID, userID, orgID string) error
 	}
 	_, err = s.pool.Exec(ctx, `UPDATE person_authorizations SET revoked_at = $3 WHERE person_id = $1 AND org_id = $2 AND revoked_at IS NULL`,
 		u.PersonID, orgID, s.clock())
+	s.consents.Delete(consentKey{u.PersonID, orgID})
 	return err
 }
 
 // Authorized reports whether the person currently allows orgID.
 func (s *Service) Authorized(ctx context.Context, personID int64, orgID string) (bool, error) {
+	key := consentKey{personID, orgID}
+	if ok, hit := s.consents.Get(key); hit {
+		return ok, nil
+	}
 	var ok bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM person_authorizations
 		WHERE person_id = $1 AND org_id = $2 AND revoked_at IS NULL AND expires_at > $3)`, personID, orgID, s.clock()).Scan(&ok)
+	if err == nil {
+		s.consents.Put(key, ok)
+	}
 	return ok, err
 }
 
@@ -69,6 +78,12 @@ func (s *Service) Disclosure(ctx context.Context, personID int64, orgID, family,
 			return false, err
 		}
 	}
+	// The decision depends only on these inputs and the bundle, so equal
+	// questions within the cache TTL reuse the answer.
+	key := disclosureKey{org: orgID, family: family, app: verifierApp, bundle: s.authz.Version(), authorized: authorized}
+	if full, hit := s.disclosures.Get(key); hit {
+		return full, nil
+	}
 	var out struct {
 		Full bool `json:"full"`
 	}
@@ -76,6 +91,7 @@ func (s *Service) Disclosure(ctx context.Context, personID int64, orgID, family,
 	if err := s.authz.Eval(ctx, "data.openapi.disclosure", in, &out); err != nil {
 		return false, fmt.Errorf("persons: disclosure policy: %w", err)
 	}
+	s.disclosures.Put(key, out.Full)
 	return out.Full, nil
 }
 

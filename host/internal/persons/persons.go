@@ -24,6 +24,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/store"
+	"github.com/opencitycode/citycode/host/internal/ttlcache"
 )
 
 // Sealing purposes: a ciphertext of one never opens as another.
@@ -47,6 +48,10 @@ type Config struct {
 	Log    *slog.Logger
 	Clock  func() time.Time
 	Rand   io.Reader // user ids; nil is crypto/rand
+	// CacheTTL bounds how stale the hot-path answers of decoding may be on
+	// other nodes (an authorization granted or withdrawn elsewhere); a
+	// change made through this Service applies here at once. Default 2 s.
+	CacheTTL time.Duration
 }
 
 // Service is the person registry. It is safe for concurrent use.
@@ -57,6 +62,20 @@ type Service struct {
 	log    *slog.Logger
 	clock  func() time.Time
 	rand   io.Reader
+
+	handles     *ttlcache.Cache[int64, User]         // handle → user: the pair never changes
+	consents    *ttlcache.Cache[consentKey, bool]    // (person, org) → authorized
+	disclosures *ttlcache.Cache[disclosureKey, bool] // policy answers by input
+}
+
+type consentKey struct {
+	person int64
+	org    string
+}
+
+type disclosureKey struct {
+	org, family, app, bundle string
+	authorized               bool
 }
 
 // New returns the registry.
@@ -74,6 +93,13 @@ func New(cfg Config) (*Service, error) {
 	if s.rand == nil {
 		s.rand = rand.Reader
 	}
+	ttl := cfg.CacheTTL
+	if ttl <= 0 {
+		ttl = 2 * time.Second
+	}
+	s.handles = ttlcache.New[int64, User](15*ttl, 1<<18, s.clock)
+	s.consents = ttlcache.New[consentKey, bool](ttl, 1<<18, s.clock)
+	s.disclosures = ttlcache.New[disclosureKey, bool](ttl, 1<<12, s.clock)
 	return s, nil
 }
 
@@ -237,6 +263,9 @@ func (s *Service) User(ctx context.Context, appID, userID string) (*User, error)
 // UserByHandle returns the (app, person) pair a personal code carries;
 // ResourceNotFound wrapping ErrUnknownUser when there is none.
 func (s *Service) UserByHandle(ctx context.Context, handle int64) (*User, error) {
+	if u, ok := s.handles.Get(handle); ok {
+		return &u, nil
+	}
 	u := &User{Handle: handle}
 	var ct string
 	err := s.pool.QueryRow(ctx, `
@@ -252,6 +281,7 @@ func (s *Service) UserByHandle(ctx context.Context, handle int64) (*User, error)
 	}
 	u.CertType = CertType(ct)
 	u.Masked.CertType = u.CertType
+	s.handles.Put(handle, *u)
 	return u, nil
 }
 

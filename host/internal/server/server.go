@@ -129,6 +129,15 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if s.cfg.HTTP.DebugAddr != "" {
+		dbg := &http.Server{Addr: s.cfg.HTTP.DebugAddr, Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := dbg.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+				s.log.Error("debug listener", "err", err)
+			}
+		}()
+		defer dbg.Close()
+	}
 	select {
 	case err := <-errc:
 		s.Close(context.Background())
