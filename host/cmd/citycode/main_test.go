@@ -105,7 +105,8 @@ func TestDemoPrintsWorkingCredentials(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if len(d.AppSecret) != 64 || len(d.DataKey) != 32 || !strings.Contains(d.SM2PrivateKey, "PRIVATE KEY") {
+	if len(d.AppSecret) != 64 || len(d.DataKey) != 32 || !strings.Contains(d.SM2PrivateKey, "PRIVATE KEY") ||
+		d.Rules["identity"] == "" || d.Rules["health"] == "" || d.Rules["payment"] == "" {
 		t.Fatalf("demo credentials %+v", d)
 	}
 	var sealed string
