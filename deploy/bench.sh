@@ -28,6 +28,7 @@ demo=$("$bin" demo --json)
 app=$(echo "$demo" | sed -n 's/.*"cityCodeAppId": "\(.*\)".*/\1/p')
 secret=$(echo "$demo" | sed -n 's/.*"appSecret": "\(.*\)".*/\1/p')
 identity=$(echo "$demo" | sed -n 's/.*"identity": "\(.*\)".*/\1/p')
+object=$(echo "$demo" | sed -n 's/.*"object": "\(.*\)".*/\1/p')
 common=(-url "http://127.0.0.1:$port" -app "$app" -secret "$secret" -c "$workers" -d "$duration")
 
 echo "== signed open API, host and load generator on the same $(nproc) cores"
@@ -36,3 +37,5 @@ echo "== decode of dynamic personal codes (signature + SM2 code verification + h
 "$load" "${common[@]}" -scenario decode -codedef "$identity"
 echo "== show of personal codes (SM2 signing + committed event)"
 "$load" "${common[@]}" -scenario show -codedef "$identity"
+echo "== batch pre-issue of empty object codes (tokens, unified numbers, indexes, one transaction)"
+"$load" -url "http://127.0.0.1:$port" -app "$app" -secret "$secret" -scenario preissue -codedef "$object" -count "${BENCH_PREISSUE:-1000000}"

@@ -50,8 +50,16 @@ func main() {
 		codeDef  = flag.String("codedef", "", "identity rule (codeDefId) for -scenario")
 		holders  = flag.Int("holders", 100, "holders to open for -scenario")
 		perUser  = flag.Int("codes", 20, "codes to show per holder for -scenario decode")
+		count    = flag.Int("count", 1000000, "codes per batch for -scenario preissue")
 	)
 	flag.Parse()
+	if *scenario == "preissue" {
+		if err := preIssue(*base, *app, *secret, *codeDef, *count); err != nil {
+			fmt.Fprintln(os.Stderr, "citycode-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *scenario != "" {
 		file, p, err := prepare(*base, *app, *secret, *scenario, *codeDef, *holders, *perUser)
 		if err != nil {

@@ -99,6 +99,7 @@ func demoCmd(args []string, stdout io.Writer) error {
 		{Name: "演示·身份码", Form: "dynamic", Family: "identity", Function: codeengine.Function{ValiditySeconds: 300, RefreshSeconds: 60, Offline: true}},
 		{Name: "演示·健康码", Form: "dynamic", Family: "health", Function: codeengine.Function{ValiditySeconds: 300, RefreshSeconds: 60, Offline: true}},
 		{Name: "演示·支付码", Form: "dynamic", Family: "payment", Function: codeengine.Function{ValiditySeconds: 60, RefreshSeconds: 30}},
+		{Name: "演示·一物一码", Form: "static", Family: "object"},
 	} {
 		created, err := rules.CreateRule(rctx, &r)
 		if err != nil {
@@ -121,7 +122,7 @@ func demoCmd(args []string, stdout io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(d)
 	}
-	fmt.Fprintf(stdout, "cityCodeAppId: %s\nappSecret:     %s\ndataKey:       %s\nrules:         identity %s, health %s, payment %s\nSM2 private key:\n%s",
-		d.CityCodeAppID, d.AppSecret, d.DataKey, d.Rules["identity"], d.Rules["health"], d.Rules["payment"], d.SM2PrivateKey)
+	fmt.Fprintf(stdout, "cityCodeAppId: %s\nappSecret:     %s\ndataKey:       %s\nrules:         identity %s, health %s, payment %s, object %s\nSM2 private key:\n%s",
+		d.CityCodeAppID, d.AppSecret, d.DataKey, d.Rules["identity"], d.Rules["health"], d.Rules["payment"], d.Rules["object"], d.SM2PrivateKey)
 	return nil
 }

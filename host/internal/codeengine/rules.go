@@ -114,7 +114,11 @@ func (r *Resolved) CheckCollection(params map[string]any) error {
 		okType := true
 		switch f.Type {
 		case "number":
-			_, okType = v.(float64)
+			switch v.(type) {
+			case float64, json.Number:
+			default:
+				okType = false
+			}
 		case "boolean":
 			_, okType = v.(bool)
 		case "", "string", "date", "enum":

@@ -267,3 +267,16 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+// decodeData reads the Data of an envelope.
+func decodeData(raw []byte, v any) error {
+	var env struct {
+		Response struct {
+			Data json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return err
+	}
+	return json.Unmarshal(env.Response.Data, v)
+}

@@ -168,6 +168,22 @@ func (s *Server) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// publicBase is the URL prefix of object codes: the configured public base,
+// else the listen address.
+func (s *Server) publicBase() string {
+	if s.cfg.HTTP.PublicBaseURL != "" {
+		return strings.TrimRight(s.cfg.HTTP.PublicBaseURL, "/")
+	}
+	host, port, err := net.SplitHostPort(s.cfg.HTTP.Addr)
+	if err != nil {
+		return "http://127.0.0.1:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // ConsoleURL is where people open the console.
 func (s *Server) ConsoleURL(ln net.Listener) string {
 	if s.cfg.HTTP.PublicBaseURL != "" {

@@ -108,6 +108,10 @@ func (s *Server) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	objects, err := codeengine.NewObjects(rules, evw, s.publicBase())
+	if err != nil {
+		return err
+	}
 	codes, err := codeapi.New(codeapi.Config{Pool: s.pool, Rules: ruleSource{rules}, Codes: codeSigner{keys: keys},
 		Persons: people, Sealer: sealer, Events: eventSink{evw}, Log: s.log, Clock: clock})
 	if err != nil {
@@ -147,6 +151,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(people.Routes()...)
 	api.Mount(keys.Routes(engine)...)
 	api.Mount(rules.Routes()...)
+	api.Mount(objects.Routes()...)
 	api.Mount(codes.Routes()...)
 	api.Mount(codeapi.NewPayments(s.pool, people, clock).Routes()...)
 	api.Mount(trail.Routes()...)
