@@ -44,7 +44,8 @@ func TestNonceSharedAcrossHostProcesses(t *testing.T) {
 	key := hex.EncodeToString(codec.Random(16))
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "REDIS_URL="+redisURL,
 		"CITYCODE_SECURITY_MASTER_KEY="+key, "CITYCODE_LOG_LEVEL=warn")
-	nodeA, nodeB := startNode(t, bin, env), startNode(t, bin, env)
+	nodeA, _ := startNode(t, bin, env)
+	nodeB, _ := startNode(t, bin, env)
 
 	// Register an app in the shared database, as the console would.
 	ctx := actor.With(context.Background(), actor.System())
@@ -94,7 +95,7 @@ func mustHex(t *testing.T, s string) []byte {
 
 // startNode runs `citycode serve` on a free port and returns its base URL
 // once it answers /readyz; the process is stopped with SIGTERM at cleanup.
-func startNode(t *testing.T, bin string, env []string) string {
+func startNode(t *testing.T, bin string, env []string) (string, *exec.Cmd) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -131,11 +132,11 @@ func startNode(t *testing.T, bin string, env []string) string {
 		if resp, err := http.Get(url + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return url
+				return url, cmd
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("node %s not ready:\n%s", addr, stderr.String())
-	return ""
+	return "", nil
 }
