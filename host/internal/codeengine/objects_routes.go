@@ -2,11 +2,14 @@ package codeengine
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/opencitycode/citycode/host/internal/actor"
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/qr"
 )
 
 // Routes declares the object-code API (signed, under /openapi/v1/) and the
@@ -29,6 +32,12 @@ func (o *Objects) Routes() []*httpapi.Route {
 		httpapi.Handle(post, "/openapi/v1/object-codes/:code/cancel", o.cancelRoute).
 			Doc("注销", "Cancels a code (the object is gone); verifying it then answers FailedOperation.CodeRevoked.").
 			Tag("object-code").App().Errors(fault.CodeFailedOperation),
+		httpapi.Handle(get, "/openapi/v1/object-codes/:code/image", o.imageRoute).
+			Doc("下载码图", "The code's QR image (PNG or SVG) holding its URL.").
+			Tag("object-code").App().Reads(),
+		httpapi.Handle(get, "/openapi/v1/object-codes/batches/:batchId/images", o.imagesRoute).
+			Doc("批量下载码图", "A zip of the batch's QR images (offset, limit <= 10000), named by unified number, rendered on every core and streamed.").
+			Tag("object-code").App().Reads(),
 		httpapi.Handle(post, "/console/object-types", o.CreateType).
 			Doc("新增物品类型", "An object type with the attributes activation requires.").
 			Tag("object-code").Console("objtype.create"),
@@ -125,4 +134,86 @@ func (o *Objects) cancelRoute(ctx context.Context, in *CodeIn) (*httpapi.Empty, 
 		return nil, err
 	}
 	return &httpapi.Empty{}, o.Cancel(ctx, a.AppID, a.PlatformID, in.Code)
+}
+
+// ImageIn asks for one code's image.
+type ImageIn struct {
+	Code   string `path:"code" json:"-"`
+	Format string `query:"format" validate:"omitempty,oneof=png svg"`
+	Level  string `query:"level" validate:"omitempty,oneof=L M Q H"`
+	Size   int    `query:"moduleSize" validate:"min=0,max=40" doc:"pixels per module"`
+}
+
+// image is a rendered code answered as a file.
+type image struct {
+	data   []byte
+	format string
+	name   string
+}
+
+func (i *image) ContentType() string {
+	if i.format == "svg" {
+		return "image/svg+xml"
+	}
+	return "image/png"
+}
+func (i *image) Filename() string                             { return i.name }
+func (i *image) WriteTo(_ context.Context, w io.Writer) error { _, err := w.Write(i.data); return err }
+
+func (o *Objects) imageRoute(ctx context.Context, in *ImageIn) (*image, error) {
+	if _, err := app(ctx); err != nil {
+		return nil, err
+	}
+	c, _, err := o.load(ctx, nil, in.Code, false)
+	if err != nil {
+		return nil, err
+	}
+	st := qr.Style{Format: in.Format, Level: in.Level, ModulePx: in.Size}
+	data, err := qr.Render(c.URL, st)
+	if err != nil {
+		return nil, err
+	}
+	format := in.Format
+	if format == "" {
+		format = "png"
+	}
+	return &image{data: data, format: format, name: strconv.FormatInt(c.Number, 10) + "." + format}, nil
+}
+
+// ImagesIn pages a batch's images.
+type ImagesIn struct {
+	BatchID string `path:"batchId" json:"-"`
+	Offset  int    `query:"offset" validate:"min=0"`
+	Limit   int    `query:"limit" validate:"min=0,max=10000"`
+	Format  string `query:"format" validate:"omitempty,oneof=png svg"`
+	Size    int    `query:"moduleSize" validate:"min=0,max=40"`
+}
+
+// zipFile streams a batch's images.
+type zipFile struct {
+	items []qr.Item
+	style qr.Style
+	name  string
+}
+
+func (z *zipFile) ContentType() string { return "application/zip" }
+func (z *zipFile) Filename() string    { return z.name }
+func (z *zipFile) WriteTo(ctx context.Context, w io.Writer) error {
+	return qr.WriteZip(ctx, w, z.items, z.style)
+}
+
+func (o *Objects) imagesRoute(ctx context.Context, in *ImagesIn) (*zipFile, error) {
+	a, err := app(ctx)
+	if err != nil {
+		return nil, err
+	}
+	codes, err := o.BatchCodes(ctx, a.PlatformID, in.BatchID, in.Offset, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]qr.Item, len(codes))
+	for i, c := range codes {
+		items[i] = qr.Item{Name: strconv.FormatInt(c.Number, 10), Content: c.URL}
+	}
+	return &zipFile{items: items, style: qr.Style{Format: in.Format, ModulePx: in.Size}, name: in.BatchID + ".zip"}, nil
 }

@@ -1,12 +1,34 @@
 package server_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"image/png"
+	"io"
 	"strconv"
 	"testing"
 
+	"github.com/makiuchi-d/gozxing"
+	qrreader "github.com/makiuchi-d/gozxing/qrcode"
+
 	"github.com/opencitycode/citycode/host/internal/fault"
 )
+
+// decodeQR reads a PNG QR image back, as a phone camera would.
+func decodeQR(t *testing.T, data []byte) string {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+	res, err := qrreader.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_PURE_BARCODE: true})
+	if err != nil {
+		t.Fatalf("QR image does not decode: %v", err)
+	}
+	return res.GetText()
+}
 
 // Journey 3: a district pre-issues toilet codes in one batch, a field worker
 // activates one with the type's required attributes, a citizen's scan
@@ -57,6 +79,35 @@ func TestObjectCodeJourney(t *testing.T) {
 		t.Fatalf("batch list: %+v %v", list, err)
 	}
 	toilet := list.Items[0]
+
+	t.Run("a zip of 1,000 images decodes back to the issued codes", func(t *testing.T) {
+		var page struct {
+			Items []struct {
+				URL    string `json:"url"`
+				Number int64  `json:"number"`
+			} `json:"items"`
+		}
+		_, raw, err := c.Do(ctx, "GET", "/openapi/v1/object-codes/batches/"+batch.BatchID+"/codes", "limit=1000", nil)
+		if err != nil || decodeData(raw, &page) != nil || len(page.Items) != 1000 {
+			t.Fatalf("list: %v", err)
+		}
+		resp, zipped, err := c.Do(ctx, "GET", "/openapi/v1/object-codes/batches/"+batch.BatchID+"/images", "limit=1000&moduleSize=4", nil)
+		if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" {
+			t.Fatalf("zip: %v %d", err, resp.StatusCode)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+		if err != nil || len(zr.File) != 1000 {
+			t.Fatalf("zip holds %d files: %v", len(zr.File), err)
+		}
+		for i, f := range zr.File {
+			rc, _ := f.Open()
+			data, _ := io.ReadAll(rc)
+			rc.Close()
+			if f.Name != strconv.FormatInt(page.Items[i].Number, 10)+".png" || decodeQR(t, data) != page.Items[i].URL {
+				t.Fatalf("image %d (%s) does not decode to %s", i, f.Name, page.Items[i].URL)
+			}
+		}
+	})
 
 	verify := func(code string) (map[string]any, error) {
 		var out map[string]any
