@@ -292,3 +292,5 @@ func codeID(text string) string {
 // handleID is the opaque subject id of events: the holder's handle, which
 // reveals nothing without the database.
 func handleID(h int64) string { return "h" + strconv.FormatInt(h, 36) }
+
+func isTampered(err error) bool { return errors.Is(err, ErrTampered) }

@@ -275,3 +275,58 @@ func TestHealthCodeCarriesBoundData(t *testing.T) {
 	// A health code is not an identity code.
 	wantAPIError(t, c.Call(ctx, "/identity/decodeIdentityCode", map[string]any{"acceptOrgId": "METRO-1", "codeContent": shown.CodeContent}, nil), 400, fault.CodeInvalidParameter)
 }
+
+// Journey 2, step 4: an offline turnstile uploads its scans at night; a
+// retried upload stores nothing twice and forged codes are rejected.
+func TestOfflineScanUpload(t *testing.T) {
+	h := newHost(t, hostOpts{})
+	admin := h.admin()
+	var rule struct {
+		ID string `json:"id"`
+	}
+	h.must(admin, "POST", "/console/rules", map[string]any{"name": "身份码", "form": "dynamic", "family": "identity",
+		"function": map[string]any{"validitySeconds": 60, "offlineVerifiable": true}}).decode(t, &rule)
+	h.must(admin, "POST", "/console/rules/"+rule.ID+"/publish", nil)
+	phone := h.app(admin, map[string]any{"name": "随申办"})
+	gate := h.app(admin, map[string]any{"name": "地铁闸机"})
+	h.must(admin, "PUT", "/console/apps/"+phone.AppID+"/rules", map[string]any{"ruleIds": []string{rule.ID}})
+	pc, gc := signedClient(t, h, phone), signedClient(t, h, gate)
+	ctx := context.Background()
+	var opened struct {
+		UserID string `json:"userId"`
+	}
+	if err := pc.Call(ctx, "/api/openPersonalCode", map[string]any{"cityCodeAppId": phone.AppID, "codeDefId": rule.ID,
+		"userExt": userExtOf("张三丰", "11010519491231002X", "")}, &opened); err != nil {
+		t.Fatal(err)
+	}
+	var records []map[string]string
+	for i := range 3 {
+		var s struct {
+			CodeContent string `json:"codeContent"`
+		}
+		pc.Call(ctx, "/api/showPersonalCode", map[string]any{"cityCodeAppId": phone.AppID, "codeDefId": rule.ID, "userId": opened.UserID}, &s)
+		records = append(records, map[string]string{"codeContent": s.CodeContent, "scanTime": time.Now().Add(-time.Duration(i) * time.Minute).Format("20060102150405")})
+	}
+	records = append(records, map[string]string{"codeContent": "CC:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "scanTime": "20261122080000"})
+	var out struct {
+		Accepted, Duplicates, Rejected int
+	}
+	body := map[string]any{"acceptOrgId": "METRO-L1", "terminalNo": "G-07", "records": records}
+	if err := gc.Call(ctx, "/api/uploadScanRecords", body, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Accepted != 3 || out.Rejected != 1 || out.Duplicates != 0 {
+		t.Fatalf("first upload: %+v", out)
+	}
+	if err := gc.Call(ctx, "/api/uploadScanRecords", body, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Accepted != 0 || out.Duplicates != 3 {
+		t.Fatalf("retried upload: %+v", out)
+	}
+	var n int
+	h.srv.Pool().QueryRow(ctx, "SELECT count(*) FROM usage_events WHERE type = 'scan_upload'").Scan(&n)
+	if n != 3 {
+		t.Fatalf("%d scan events for 3 scans", n)
+	}
+}
