@@ -67,3 +67,14 @@ func (p *Parsed) Verify(pub *PublicKey) bool {
 	}
 	return sm2.VerifyASN1WithSM2(pub.k, nil, p.Signed, der)
 }
+
+// Equal reports whether k is the public key pub (a crypto.PublicKey).
+func (k *PublicKey) Equal(pub any) bool {
+	if k == nil {
+		return false
+	}
+	return k.k.Equal(pub)
+}
+
+// NewPublicKey wraps an SM2 public key.
+func NewPublicKey(pub *ecdsa.PublicKey) *PublicKey { return &PublicKey{k: pub} }

@@ -86,12 +86,19 @@ func NewKeySet(body []byte) (*KeySet, error) {
 type Result struct {
 	codeformat.Code
 	Expired bool
+	// Holder is true for holder-signed codes (made on the device); then
+	// CertificateExpires is when the device's certificate ends.
+	Holder             bool
+	CertificateExpires time.Time
 }
 
 // Verify checks a scanned code's format and signature and reports whether
 // it has expired at now. An expired code is not an error: Result.Expired
 // tells the scanner to ask the holder to refresh it.
 func (ks *KeySet) Verify(text string, now time.Time) (*Result, error) {
+	if codeformat.IsHolder(text) {
+		return ks.verifyHolder(text, now)
+	}
 	p, err := codeformat.Parse(text)
 	if err != nil {
 		return nil, ErrMalformed
@@ -107,4 +114,22 @@ func (ks *KeySet) Verify(text string, now time.Time) (*Result, error) {
 		return nil, ErrBadSignature
 	}
 	return &Result{Code: p.Code, Expired: p.Expired(now)}, nil
+}
+
+func (ks *KeySet) verifyHolder(text string, now time.Time) (*Result, error) {
+	p, err := codeformat.ParseHolder(text)
+	if err != nil {
+		return nil, ErrMalformed
+	}
+	k, ok := ks.keys[p.KeyID]
+	if !ok || k.platform != p.PlatformID {
+		return nil, ErrUnknownKey
+	}
+	if !k.verifyUntil.IsZero() && !now.Before(k.verifyUntil) {
+		return nil, ErrKeyExpired
+	}
+	if !p.Verify(k.pub) {
+		return nil, ErrBadSignature
+	}
+	return &Result{Code: p.Code, Expired: p.Expired(now), Holder: true, CertificateExpires: p.Expires}, nil
 }

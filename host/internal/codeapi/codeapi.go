@@ -72,6 +72,9 @@ type Code struct {
 type Codes interface {
 	Issue(ctx context.Context, c Code) (text string, err error)
 	Verify(ctx context.Context, text string) (*Code, error)
+	// Certify signs a holder certificate: the device key (hex SM2 point)
+	// may make codes of c's holder and rule until expires.
+	Certify(ctx context.Context, c Code, deviceKey string, expires time.Time) ([]byte, error)
 }
 
 // ErrTampered is wrapped by Codes.Verify for malformed, altered or

@@ -209,7 +209,18 @@ func (s *Service) verify(ctx context.Context, family string, in *DecodeIn) (*dec
 	}
 	d.user = u
 	d.out = DecodeOut{CityCodeAppID: u.AppID, CityCodeID: codeID(in.CodeContent), CodeDefID: r.ID, UserID: u.UserID}
-	if !s.clock().Before(c.IssuedAt.Add(c.Validity)) {
+	now := s.clock()
+	if c.IssuedAt.After(now.Add(5 * time.Minute)) {
+		// Holder devices date their own codes: one from the future is a
+		// device clock gone wrong or a code made to outlive its validity.
+		return d, fault.E(fault.Invalid, fault.CodeCodeTampered, "the code is dated in the future")
+	}
+	// A code is valid for at most its rule's validity, whatever it claims.
+	validity := c.Validity
+	if r.Validity > 0 && (validity <= 0 || validity > r.Validity) {
+		validity = r.Validity
+	}
+	if !now.Before(c.IssuedAt.Add(validity)) {
 		d.out.Expire = true
 		return d, nil
 	}

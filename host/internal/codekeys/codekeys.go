@@ -204,6 +204,22 @@ var (
 	ErrSignature  = errors.New("codekeys: bad signature")
 )
 
+// PublicKey answers the verification key kid of platformID, if it still
+// verifies codes.
+func (r *Ring) PublicKey(ctx context.Context, kid uint32, platformID string) (*codeformat.PublicKey, error) {
+	e, err := r.pub(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	if e.platform != platformID {
+		return nil, ErrUnknownKey
+	}
+	if !e.verifyUntil.IsZero() && !r.cfg.Clock().Before(e.verifyUntil) {
+		return nil, ErrKeyExpired
+	}
+	return e.pub, nil
+}
+
 // Verify checks p's signature with the key it names, which must belong to
 // the platform p names and still be valid for verification.
 func (r *Ring) Verify(ctx context.Context, p *codeformat.Parsed) error {

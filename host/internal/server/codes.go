@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/codeengine"
 	"github.com/opencitycode/citycode/host/internal/codekeys"
 	"github.com/opencitycode/citycode/host/internal/events"
+	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/sdk/codeformat"
 )
 
@@ -67,7 +69,28 @@ func (c codeSigner) Issue(ctx context.Context, code codeapi.Code) (string, error
 	return codeformat.Encode(fc, c.guide, sign)
 }
 
+func (c codeSigner) Certify(ctx context.Context, code codeapi.Code, deviceKey string, expires time.Time) ([]byte, error) {
+	dev, err := codeformat.ParsePublicKey(deviceKey)
+	if err != nil {
+		return nil, fault.Invalidf("devicePublicKey is not an SM2 public key")
+	}
+	kid, sign, err := c.keys.Signer(ctx, code.PlatformID)
+	if err != nil {
+		return nil, err
+	}
+	return codeformat.IssueCertificate(codeformat.Certificate{
+		Code: codeformat.Code{PlatformID: code.PlatformID, RuleID: code.RuleID, RuleVersion: code.RuleVersion, Kind: kinds[code.Kind],
+			CertType: certTypes[code.CertType], Offline: true, Subject: code.Subject, KeyID: kid},
+		Expires: expires.Truncate(time.Second), DeviceKey: dev,
+	}, sign)
+}
+
 func (c codeSigner) Verify(ctx context.Context, text string) (*codeapi.Code, error) {
+	// Holder-signed codes are binary; JSON carries them base64
+	// (codeContentType byte_base64).
+	if b, err := base64.StdEncoding.DecodeString(text); err == nil && codeformat.IsHolder(string(b)) {
+		return c.verifyHolder(ctx, string(b))
+	}
 	p, err := codeformat.Parse(text)
 	if err != nil {
 		return nil, codeapi.ErrTampered
@@ -78,6 +101,28 @@ func (c codeSigner) Verify(ctx context.Context, text string) (*codeapi.Code, err
 		}
 		return nil, err
 	}
+	return apiCode(&p.Code), nil
+}
+
+func (c codeSigner) verifyHolder(ctx context.Context, raw string) (*codeapi.Code, error) {
+	p, err := codeformat.ParseHolder(raw)
+	if err != nil {
+		return nil, codeapi.ErrTampered
+	}
+	pub, err := c.keys.PublicKey(ctx, p.KeyID, p.PlatformID)
+	if err != nil {
+		if errors.Is(err, codekeys.ErrUnknownKey) || errors.Is(err, codekeys.ErrKeyExpired) {
+			return nil, codeapi.ErrTampered
+		}
+		return nil, err
+	}
+	if !p.Verify(pub) {
+		return nil, codeapi.ErrTampered
+	}
+	return apiCode(&p.Code), nil
+}
+
+func apiCode(p *codeformat.Code) *codeapi.Code {
 	kind := ""
 	for k, v := range kinds {
 		if v == p.Kind {
@@ -91,7 +136,7 @@ func (c codeSigner) Verify(ctx context.Context, text string) (*codeapi.Code, err
 		}
 	}
 	return &codeapi.Code{PlatformID: p.PlatformID, RuleID: p.RuleID, RuleVersion: p.RuleVersion, Kind: kind,
-		Subject: p.Subject, CertType: cert, IssuedAt: p.IssuedAt, Validity: p.Validity, Offline: p.Offline}, nil
+		Subject: p.Subject, CertType: cert, IssuedAt: p.IssuedAt, Validity: p.Validity, Offline: p.Offline}
 }
 
 // eventSink adapts the event writer to the code API.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/sdk/client"
+	"github.com/opencitycode/citycode/sdk/holder"
 	"github.com/opencitycode/citycode/sdk/verify"
 )
 
@@ -329,4 +330,85 @@ func TestOfflineScanUpload(t *testing.T) {
 	if n != 3 {
 		t.Fatalf("%d scan events for 3 scans", n)
 	}
+}
+
+// Holder-signed mode: the device makes codes with no server reachable; a
+// scanner verifies them offline from the published keys, and the decode API
+// verifies them online.
+func TestHolderSignedCodes(t *testing.T) {
+	h := newHost(t, hostOpts{})
+	admin := h.admin()
+	var rule struct {
+		ID string `json:"id"`
+	}
+	h.must(admin, "POST", "/console/rules", map[string]any{"name": "乘车码", "form": "dynamic", "family": "identity",
+		"function": map[string]any{"validitySeconds": 60, "offlineVerifiable": true}}).decode(t, &rule)
+	h.must(admin, "POST", "/console/rules/"+rule.ID+"/publish", nil)
+	phone := h.app(admin, map[string]any{"name": "Metro 大都会"})
+	gate := h.app(admin, map[string]any{"name": "地铁闸机"})
+	h.must(admin, "PUT", "/console/apps/"+phone.AppID+"/rules", map[string]any{"ruleIds": []string{rule.ID}})
+	pc, gc := signedClient(t, h, phone), signedClient(t, h, gate)
+	ctx := context.Background()
+	var opened struct {
+		UserID string `json:"userId"`
+	}
+	if err := pc.Call(ctx, "/api/openPersonalCode", map[string]any{"cityCodeAppId": phone.AppID, "codeDefId": rule.ID,
+		"userExt": userExtOf("张三丰", "11010519491231002X", "")}, &opened); err != nil {
+		t.Fatal(err)
+	}
+	priv, pub, err := holder.GenerateDeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg struct {
+		HolderCert string `json:"holderCert"`
+	}
+	if err := pc.Call(ctx, "/api/registerHolderDevice", map[string]any{"cityCodeAppId": phone.AppID, "codeDefId": rule.ID,
+		"userId": opened.UserID, "devicePublicKey": pub}, &reg); err != nil {
+		t.Fatal(err)
+	}
+	keys := h.must("", "GET", "/api/keys", nil).Raw
+
+	// From here on, no server: the device and the scanner alone.
+	dev, err := holder.New(reg.HolderCert, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, _ := verify.NewKeySet(keys)
+	now := time.Now()
+	code, err := dev.Code(now, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ks.Verify(code, now.Add(10*time.Second))
+	if err != nil || !res.Holder || res.Expired || res.RuleID != rule.ID {
+		t.Fatalf("offline holder verify: %+v %v", res, err)
+	}
+	forged := []byte(code)
+	forged[len(forged)-70] ^= 1 // the code time
+	if _, err := ks.Verify(string(forged), now); err == nil {
+		t.Fatal("an altered holder code verified offline")
+	}
+	otherPriv, _, _ := holder.GenerateDeviceKey()
+	if _, err := holder.New(reg.HolderCert, otherPriv); err == nil {
+		t.Fatal("a certificate worked with another device's key")
+	}
+
+	// Online, the same code decodes to its holder (base64 in JSON).
+	b64, _ := dev.CodeBase64(time.Now(), 30*time.Second)
+	var got struct {
+		UserID string `json:"userId"`
+		Name   string `json:"name"`
+	}
+	if err := gc.Call(ctx, "/identity/decodeIdentityCode", map[string]any{"acceptOrgId": "METRO-L2", "codeContent": b64}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.UserID != opened.UserID || got.Name != "张*丰" {
+		t.Fatalf("online holder decode: %+v", got)
+	}
+	wantAPIError(t, gc.Call(ctx, "/identity/decodeIdentityCode", map[string]any{"acceptOrgId": "METRO-L2",
+		"codeContent": base64.StdEncoding.EncodeToString(forged)}, nil), 400, fault.CodeCodeTampered)
+	// A device dating its codes far ahead is refused.
+	future, _ := dev.CodeBase64(time.Now().Add(time.Hour), 30*time.Second)
+	wantAPIError(t, gc.Call(ctx, "/identity/decodeIdentityCode", map[string]any{"acceptOrgId": "METRO-L2", "codeContent": future}, nil), 400, fault.CodeCodeTampered)
 }

@@ -154,6 +154,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(objects.Routes()...)
 	api.Mount(codes.Routes()...)
 	api.Mount(codes.ScanRoutes()...)
+	api.Mount(codes.HolderRoutes()...)
 	api.Mount(codeapi.NewPayments(s.pool, people, clock).Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
