@@ -140,11 +140,7 @@ func Encode(c Code, guide string, sign Signer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	der, err := sign(body)
-	if err != nil {
-		return "", err
-	}
-	raw, err := derToRaw(der)
+	raw, err := signRaw(sign, body)
 	if err != nil {
 		return "", err
 	}
@@ -272,6 +268,15 @@ func (r *reader) str(max int) string {
 // DER conversion of SM2 signatures: the code carries the fixed-size raw
 // form to save about eight bytes and to have exactly one encoding.
 type ecSig struct{ R, S *big.Int }
+
+// signRaw signs msg and answers the r||s form codes carry.
+func signRaw(sign Signer, msg []byte) ([]byte, error) {
+	der, err := sign(msg)
+	if err != nil {
+		return nil, err
+	}
+	return derToRaw(der)
+}
 
 func derToRaw(der []byte) ([]byte, error) {
 	var sig ecSig

@@ -58,11 +58,7 @@ func IssueCertificate(c Certificate, sign Signer) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	der, err := sign(b)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := derToRaw(der)
+	raw, err := signRaw(sign, b)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +94,7 @@ func HolderCode(cert []byte, at time.Time, validity time.Duration, sign Signer) 
 	b := append([]byte{}, cert...)
 	b = binary.BigEndian.AppendUint32(b, uint32(at.Unix()))
 	b = binary.BigEndian.AppendUint16(b, uint16(validity/time.Second))
-	der, err := sign(b)
-	if err != nil {
-		return "", err
-	}
-	raw, err := derToRaw(der)
+	raw, err := signRaw(sign, b)
 	if err != nil {
 		return "", err
 	}

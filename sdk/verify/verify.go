@@ -103,14 +103,11 @@ func (ks *KeySet) Verify(text string, now time.Time) (*Result, error) {
 	if err != nil {
 		return nil, ErrMalformed
 	}
-	k, ok := ks.keys[p.KeyID]
-	if !ok || k.platform != p.PlatformID {
-		return nil, ErrUnknownKey
+	pub, err := ks.key(p.KeyID, p.PlatformID, now)
+	if err != nil {
+		return nil, err
 	}
-	if !k.verifyUntil.IsZero() && !now.Before(k.verifyUntil) {
-		return nil, ErrKeyExpired
-	}
-	if !p.Verify(k.pub) {
+	if !p.Verify(pub) {
 		return nil, ErrBadSignature
 	}
 	return &Result{Code: p.Code, Expired: p.Expired(now)}, nil
@@ -121,15 +118,25 @@ func (ks *KeySet) verifyHolder(text string, now time.Time) (*Result, error) {
 	if err != nil {
 		return nil, ErrMalformed
 	}
-	k, ok := ks.keys[p.KeyID]
-	if !ok || k.platform != p.PlatformID {
+	pub, err := ks.key(p.KeyID, p.PlatformID, now)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Verify(pub) {
+		return nil, ErrBadSignature
+	}
+	return &Result{Code: p.Code, Expired: p.Expired(now), Holder: true, CertificateExpires: p.Expires}, nil
+}
+
+// key answers the platform key kid if it belongs to platform and still
+// verifies at now.
+func (ks *KeySet) key(kid uint32, platform string, now time.Time) (*codeformat.PublicKey, error) {
+	k, ok := ks.keys[kid]
+	if !ok || k.platform != platform {
 		return nil, ErrUnknownKey
 	}
 	if !k.verifyUntil.IsZero() && !now.Before(k.verifyUntil) {
 		return nil, ErrKeyExpired
 	}
-	if !p.Verify(k.pub) {
-		return nil, ErrBadSignature
-	}
-	return &Result{Code: p.Code, Expired: p.Expired(now), Holder: true, CertificateExpires: p.Expires}, nil
+	return k.pub, nil
 }

@@ -315,6 +315,12 @@ func (s *Rules) ListRules(ctx context.Context, in *RuleFilter) (*RulePage, error
 		WHERE ($1 OR EXISTS (SELECT 1 FROM code_rule_pool p WHERE p.rule_id = r.id AND p.platform_id = ANY($2)))
 		  AND ($3 = '' OR name ILIKE '%' || $3 || '%') AND ($4 = '' OR platform_id = $4) AND ($5 = '' OR status = $5)
 		ORDER BY id`, sc.All, sc.PlatformIDs, in.Name, in.PlatformID, in.Status)
+	return rulePage(rows, err)
+}
+
+// rulePage reads rule rows (id, name, form, kind, family, platform_id,
+// status, enabled, created_at) into a page.
+func rulePage(rows pgx.Rows, err error) (*RulePage, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -514,20 +520,7 @@ func (s *Rules) AppRules(ctx context.Context, in *AppIDIn) (*RulePage, error) {
 	}
 	rows, err := s.cfg.Pool.Query(ctx, `SELECT r.id, r.name, r.form, r.kind, r.family, r.platform_id, r.status, r.enabled, r.created_at
 		FROM app_rule_bindings b JOIN code_rules r ON r.id = b.rule_id WHERE b.app_id = $1 ORDER BY r.id`, in.AppID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := &RulePage{Items: []Rule{}}
-	for rows.Next() {
-		var r Rule
-		if err := rows.Scan(&r.ID, &r.Name, &r.Form, &r.Kind, &r.Family, &r.PlatformID, &r.Status, &r.Enabled, &r.CreatedAt); err != nil {
-			return nil, err
-		}
-		out.Items = append(out.Items, r)
-	}
-	out.Total = int64(len(out.Items))
-	return out, rows.Err()
+	return rulePage(rows, err)
 }
 
 // appPlatform answers the app's platform after checking the caller may act
