@@ -72,6 +72,7 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:engine", "rule", "码规则管理", "/engine/rules",
 		verbs(crud, [][2]string{{"publish", "发布"}, {"push", "推送"}, {"bind", "关联应用"}})...)...)
 	add(pageMenus("group:engine", "objtype", "物品类型管理", "/engine/object-types", crud...)...)
+	add(pageMenus("group:engine", "enterprise", "一企一码管理", "/engine/enterprises", [2]string{"update", "登记"})...)
 
 	add(group("group:mgmt", "", "业务管理", "/mgmt", "appstore"))
 	add(pageMenus("group:mgmt", "region", "区域管理", "/mgmt/regions", crud...)...)

@@ -389,3 +389,5 @@ func (o *Objects) CreateType(ctx context.Context, in *TypeIn) (*ObjectType, erro
 	}
 	return t, err
 }
+
+func parseNumber(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }

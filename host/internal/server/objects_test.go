@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"io"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
@@ -146,4 +147,55 @@ func TestObjectCodeJourney(t *testing.T) {
 	}
 	_, err = verify(toilet.URL)
 	wantAPIError(t, err, 409, fault.CodeCodeRevoked)
+}
+
+// 一企一码: the two-factor check against the registry, one code per
+// enterprise with its addresses grouped, verification by URL and number.
+func TestEnterpriseCodes(t *testing.T) {
+	h := newHost(t, hostOpts{})
+	admin := h.admin()
+	const uscc = "91350100M000100Y43"
+	h.must(admin, "POST", "/console/enterprise-registry", map[string]any{"uscc": uscc, "name": "某某餐饮有限公司"})
+	if a := h.call(admin, "POST", "/console/enterprise-registry", map[string]any{"uscc": "91350100M000100Y44", "name": "x"}); a.Status != 400 {
+		t.Fatalf("bad check character accepted: %d", a.Status)
+	}
+	var rule struct {
+		ID string `json:"id"`
+	}
+	h.must(admin, "POST", "/console/rules", map[string]any{"name": "一企一码", "form": "static", "family": "enterprise"}).decode(t, &rule)
+	h.must(admin, "POST", "/console/rules/"+rule.ID+"/publish", nil)
+	app := h.app(admin, map[string]any{"name": "市场监管"})
+	h.must(admin, "PUT", "/console/apps/"+app.AppID+"/rules", map[string]any{"ruleIds": []string{rule.ID}})
+	c := signedClient(t, h, app)
+	ctx := context.Background()
+	type ent struct {
+		ID        string   `json:"enterpriseId"`
+		URL       string   `json:"url"`
+		Number    int64    `json:"number"`
+		Addresses []string `json:"addresses"`
+		Name      string   `json:"name"`
+	}
+	apply := func(name, code, addr string) (ent, error) {
+		var e ent
+		err := c.Call(ctx, "/openapi/v1/enterprise-codes", map[string]any{"codeDefId": rule.ID, "name": name, "uscc": code, "address": addr}, &e)
+		return e, err
+	}
+	_, err := apply("另一家公司", uscc, "")
+	wantAPIError(t, err, 400, fault.CodeInvalidParameter)
+	_, err = apply("某某餐饮有限公司", "91350100M000100Y44", "")
+	wantAPIError(t, err, 400, fault.CodeInvalidParameter)
+	first, err := apply("某某餐饮有限公司", uscc, "徐汇区漕溪北路1号")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := apply("某某餐饮有限公司", strings.ToLower(uscc), "静安区南京西路2号")
+	if err != nil || second.ID != first.ID || second.URL != first.URL || len(second.Addresses) != 2 {
+		t.Fatalf("second application: %+v %v", second, err)
+	}
+	for _, code := range []string{first.URL, strconv.FormatInt(first.Number, 10)} {
+		var got ent
+		if err := c.Call(ctx, "/openapi/v1/enterprise-codes/verify", map[string]any{"code": code}, &got); err != nil || got.ID != first.ID || got.Name != "某某餐饮有限公司" {
+			t.Fatalf("verify %s: %+v %v", code, got, err)
+		}
+	}
 }

@@ -152,6 +152,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(keys.Routes(engine)...)
 	api.Mount(rules.Routes()...)
 	api.Mount(objects.Routes()...)
+	api.Mount(codeengine.NewEnterprises(objects, nil).Routes()...)
 	api.Mount(codes.Routes()...)
 	api.Mount(codes.ScanRoutes()...)
 	api.Mount(codes.HolderRoutes()...)

@@ -1,0 +1,236 @@
+package codeengine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/opencitycode/citycode/host/internal/events"
+	"github.com/opencitycode/citycode/host/internal/fault"
+	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/persons"
+	"github.com/opencitycode/citycode/host/internal/store"
+)
+
+// Registry answers the registered name of an enterprise by its unified
+// social credit code (the market-regulation registry). found is false for
+// an unknown code.
+type Registry interface {
+	RegisteredName(ctx context.Context, uscc string) (name string, found bool, err error)
+}
+
+// localRegistry is the default Registry: the enterprise_registry table,
+// loaded by the console.
+type localRegistry struct{ rules *Rules }
+
+func (l localRegistry) RegisteredName(ctx context.Context, uscc string) (string, bool, error) {
+	var name string
+	err := l.rules.cfg.Pool.QueryRow(ctx, `SELECT name FROM enterprise_registry WHERE uscc = $1`, uscc).Scan(&name)
+	if store.NoRows(err) {
+		return "", false, nil
+	}
+	return name, err == nil, err
+}
+
+// Enterprises serves enterprise codes (一企一码).
+type Enterprises struct {
+	objects  *Objects
+	registry Registry
+}
+
+// NewEnterprises returns the enterprise-code service; a nil registry uses
+// the local table.
+func NewEnterprises(objects *Objects, registry Registry) *Enterprises {
+	if registry == nil {
+		registry = localRegistry{objects.rules}
+	}
+	return &Enterprises{objects: objects, registry: registry}
+}
+
+// Enterprise is an enterprise and its code.
+type Enterprise struct {
+	ID        string   `json:"enterpriseId"`
+	USCC      string   `json:"uscc" doc:"统一社会信用代码"`
+	Name      string   `json:"name"`
+	URL       string   `json:"url" doc:"what the QR code holds: {publicBase}/e/{token}"`
+	Number    int64    `json:"number" doc:"统一编号 with check digit"`
+	Addresses []string `json:"addresses" doc:"every business address of the enterprise"`
+	Status    string   `json:"status"`
+	CodeDefID string   `json:"codeDefId"`
+}
+
+// ApplyIn applies for an enterprise code.
+type ApplyIn struct {
+	CodeDefID string `json:"codeDefId" validate:"required,max=32"`
+	Name      string `json:"name" validate:"required,max=128" doc:"企业名称, as registered"`
+	USCC      string `json:"uscc" validate:"required,len=18" doc:"统一社会信用代码"`
+	Address   string `json:"address" validate:"max=256" doc:"a business address; applying again with another address adds it"`
+}
+
+// Apply checks name and credit code against the registry (two-factor) and
+// answers the enterprise's code: a new one, or the existing one with the
+// address added — one enterprise, one code, its addresses grouped.
+func (e *Enterprises) Apply(ctx context.Context, appID, platformID string, in *ApplyIn) (*Enterprise, error) {
+	uscc := strings.ToUpper(strings.TrimSpace(in.USCC))
+	if !persons.ValidSocialCreditCode(uscc) {
+		return nil, fault.Invalidf("uscc is not a valid unified social credit code (check character)")
+	}
+	r, err := e.objects.rules.Resolve(ctx, appID, in.CodeDefID)
+	if err != nil {
+		return nil, err
+	}
+	if r.Kind != "enterprise" {
+		return nil, fault.Invalidf("codeDefId %s is not an enterprise code rule", in.CodeDefID)
+	}
+	registered, found, err := e.registry.RegisteredName(ctx, uscc)
+	if err != nil {
+		return nil, err
+	}
+	if !found || registered != strings.TrimSpace(in.Name) {
+		return nil, fault.Invalidf("the name and the unified social credit code do not match the enterprise registry")
+	}
+	pool, now := e.objects.rules.cfg.Pool, e.objects.rules.cfg.Clock()
+	var out *Enterprise
+	created := false
+	err = store.Tx(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, uscc); err != nil {
+			return err
+		}
+		ent, err := e.load(ctx, tx, "uscc = $1", uscc)
+		if err != nil && fault.KindOf(err) != fault.NotFound {
+			return err
+		}
+		if ent == nil {
+			var seq int64
+			if err := tx.QueryRow(ctx, `UPDATE object_number_counter SET next = next + 1 RETURNING next - 1`).Scan(&seq); err != nil {
+				return err
+			}
+			tok := make([]byte, 15)
+			if _, err := rand.Read(tok); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO enterprises (id, uscc, name, platform_id, app_id, rule_id, token, number, created_at, updated_at)
+				VALUES ('E' || lpad(nextval('enterprise_seq')::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+				uscc, registered, platformID, appID, in.CodeDefID, tokenEncoding.EncodeToString(tok), seq*10+CheckDigit(seq), now); err != nil {
+				return err
+			}
+			created = true
+			if ent, err = e.load(ctx, tx, "uscc = $1", uscc); err != nil {
+				return err
+			}
+		}
+		if a := strings.TrimSpace(in.Address); a != "" && !slices.Contains(ent.Addresses, a) {
+			ent.Addresses = append(ent.Addresses, a)
+			addrs, _ := json.Marshal(ent.Addresses)
+			if _, err := tx.Exec(ctx, `UPDATE enterprises SET addresses = $2, updated_at = $3 WHERE id = $1`, ent.ID, addrs, now); err != nil {
+				return err
+			}
+		}
+		out = ent
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		if err := e.objects.events.Write(ctx, events.Event{At: now, Type: "generate", Result: "success", PlatformID: platformID,
+			AppID: appID, RuleID: in.CodeDefID, Kind: "enterprise", SubjectID: out.ID, CodeID: out.URL}); err != nil {
+			return nil, fault.Wrap(err, fault.Unavailable, fault.CodeServiceUnavailable, "the usage record could not be written; try again")
+		}
+	}
+	return out, nil
+}
+
+func (e *Enterprises) load(ctx context.Context, q pgx.Tx, cond string, arg any) (*Enterprise, error) {
+	ent := &Enterprise{}
+	var token string
+	var addrs []byte
+	sql := `SELECT id, uscc, name, token, number, addresses, status, rule_id FROM enterprises WHERE ` + cond
+	var row pgx.Row
+	if q != nil {
+		row = q.QueryRow(ctx, sql, arg)
+	} else {
+		row = e.objects.rules.cfg.Pool.QueryRow(ctx, sql, arg)
+	}
+	err := row.Scan(&ent.ID, &ent.USCC, &ent.Name, &token, &ent.Number, &addrs, &ent.Status, &ent.CodeDefID)
+	if store.NoRows(err) {
+		return nil, fault.NotFoundf("no such enterprise code")
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal(addrs, &ent.Addresses)
+	ent.URL = e.objects.publicBase + "/e/" + token
+	return ent, nil
+}
+
+// Verify answers the enterprise a scanned code (URL, token or number)
+// belongs to; a disabled one answers FailedOperation.CodeNotActive.
+func (e *Enterprises) Verify(ctx context.Context, appID, code string) (*Enterprise, error) {
+	code = strings.TrimSpace(code)
+	if i := strings.LastIndex(code, "/e/"); i >= 0 {
+		code = code[i+3:]
+	}
+	cond, arg := "token = $1", any(code)
+	if n, err := parseNumber(code); err == nil {
+		if !ValidNumber(n) {
+			return nil, fault.Invalidf("%s is not a valid unified number (check digit)", code)
+		}
+		cond, arg = "number = $1", n
+	}
+	ent, err := e.load(ctx, nil, cond, arg)
+	if err != nil {
+		return nil, err
+	}
+	if ent.Status != "enabled" {
+		return nil, fault.Conflictf(fault.CodeCodeNotActive, "the enterprise code of %s is disabled", ent.Name)
+	}
+	return ent, nil
+}
+
+// Routes declares the enterprise-code API and the console's registry.
+func (e *Enterprises) Routes() []*httpapi.Route {
+	const post = http.MethodPost
+	return []*httpapi.Route{
+		httpapi.Handle(post, "/openapi/v1/enterprise-codes", func(ctx context.Context, in *ApplyIn) (*Enterprise, error) {
+			a, err := app(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return e.Apply(ctx, a.AppID, a.PlatformID, in)
+		}).Doc("一企一码申领", "Checks the enterprise name and unified social credit code against the registry (two-factor) and answers the enterprise's code; applying again with another address adds the address to the same enterprise.").
+			Tag("enterprise-code").App(),
+		httpapi.Handle(post, "/openapi/v1/enterprise-codes/verify", func(ctx context.Context, in *VerifyIn) (*Enterprise, error) {
+			a, err := app(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return e.Verify(ctx, a.AppID, in.Code)
+		}).Doc("一企一码验码", "The enterprise a scanned code (URL, token or unified number) belongs to.").
+			Tag("enterprise-code").App().Reads().Errors(fault.CodeCodeNotActive),
+		httpapi.Handle(post, "/console/enterprise-registry", e.registerRoute).
+			Doc("企业登记信息", "Loads an enterprise into the local registry the two-factor check uses (where no registry service is connected).").
+			Tag("enterprise-code").Console("enterprise.update"),
+	}
+}
+
+// RegistryIn is one registry entry.
+type RegistryIn struct {
+	USCC string `json:"uscc" validate:"required,len=18"`
+	Name string `json:"name" validate:"required,max=128"`
+}
+
+func (e *Enterprises) registerRoute(ctx context.Context, in *RegistryIn) (*httpapi.Empty, error) {
+	uscc := strings.ToUpper(in.USCC)
+	if !persons.ValidSocialCreditCode(uscc) {
+		return nil, fault.Invalidf("uscc is not a valid unified social credit code (check character)")
+	}
+	_, err := e.objects.rules.cfg.Pool.Exec(ctx, `INSERT INTO enterprise_registry (uscc, name, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, updated_at = EXCLUDED.updated_at`, uscc, in.Name, e.objects.rules.cfg.Clock())
+	return &httpapi.Empty{}, err
+}
