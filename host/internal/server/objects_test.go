@@ -199,3 +199,90 @@ func TestEnterpriseCodes(t *testing.T) {
 		}
 	}
 }
+
+// 码间关系: parents and children of object codes, cycles and second parents
+// refused, trees, history, multi-level unbind, an event per change.
+func TestCodeRelations(t *testing.T) {
+	h := newHost(t, hostOpts{})
+	admin := h.admin()
+	var rule struct {
+		ID string `json:"id"`
+	}
+	h.must(admin, "POST", "/console/rules", map[string]any{"name": "楼宇一物一码", "form": "static", "family": "object"}).decode(t, &rule)
+	h.must(admin, "POST", "/console/rules/"+rule.ID+"/publish", nil)
+	app := h.app(admin, map[string]any{"name": "楼宇管理"})
+	h.must(admin, "PUT", "/console/apps/"+app.AppID+"/rules", map[string]any{"ruleIds": []string{rule.ID}})
+	c := signedClient(t, h, app)
+	ctx := context.Background()
+	var batch struct {
+		BatchID string `json:"batchId"`
+	}
+	if err := c.Call(ctx, "/openapi/v1/object-codes/batches", map[string]any{"codeDefId": rule.ID, "count": 5}, &batch); err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Items []struct {
+			Number int64 `json:"number"`
+		} `json:"items"`
+	}
+	_, raw, _ := c.Do(ctx, "GET", "/openapi/v1/object-codes/batches/"+batch.BatchID+"/codes", "", nil)
+	decodeData(raw, &list)
+	n := func(i int) int64 { return list.Items[i].Number }
+	bind := func(parent int64, children ...int64) error {
+		return c.Call(ctx, "/openapi/v1/code-relations", map[string]any{"parent": parent, "children": children}, nil)
+	}
+	if err := bind(n(0), n(1), n(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := bind(n(1), n(3)); err != nil {
+		t.Fatal(err)
+	}
+	wantAPIError(t, bind(n(3), n(0)), 409, fault.CodeFailedOperation)         // cycle
+	wantAPIError(t, bind(n(1), n(2)), 409, fault.CodeFailedOperation)         // second parent
+	wantAPIError(t, bind(n(4), n(4)), 409, fault.CodeFailedOperation)         // itself
+	wantAPIError(t, bind(n(4), 100000000+1), 404, fault.CodeResourceNotFound) // no such code
+
+	var tree struct {
+		Items []struct {
+			Number, Parent int64
+			Depth          int
+		} `json:"items"`
+	}
+	_, raw, _ = c.Do(ctx, "GET", "/openapi/v1/code-relations/"+strconv.FormatInt(n(0), 10)+"/tree", "", nil)
+	decodeData(raw, &tree)
+	if len(tree.Items) != 4 || tree.Items[3].Number != n(3) || tree.Items[3].Depth != 2 || tree.Items[3].Parent != n(1) {
+		t.Fatalf("tree %+v", tree.Items)
+	}
+	var parent struct{ Parent int64 }
+	_, raw, _ = c.Do(ctx, "GET", "/openapi/v1/code-relations/"+strconv.FormatInt(n(3), 10)+"/parent", "", nil)
+	decodeData(raw, &parent)
+	if parent.Parent != n(1) {
+		t.Fatalf("parent %d", parent.Parent)
+	}
+	var cnt struct{ Count int }
+	if err := c.Call(ctx, "/openapi/v1/code-relations/unbind", map[string]any{"child": n(1), "cascade": true}, &cnt); err != nil || cnt.Count != 2 {
+		t.Fatalf("cascade unbind: %+v %v", cnt, err)
+	}
+	_, raw, _ = c.Do(ctx, "GET", "/openapi/v1/code-relations/"+strconv.FormatInt(n(0), 10)+"/tree", "", nil)
+	decodeData(raw, &tree)
+	if len(tree.Items) != 2 {
+		t.Fatalf("tree after unbind %+v", tree.Items)
+	}
+	var hist struct {
+		Items []struct{ Action string } `json:"items"`
+	}
+	_, raw, _ = c.Do(ctx, "GET", "/openapi/v1/code-relations/"+strconv.FormatInt(n(3), 10)+"/history", "", nil)
+	decodeData(raw, &hist)
+	if len(hist.Items) != 2 || hist.Items[0].Action != "unbind" {
+		t.Fatalf("history %+v", hist.Items)
+	}
+	resp, csvBody, _ := c.Do(ctx, "GET", "/openapi/v1/code-relations/"+strconv.FormatInt(n(0), 10)+"/export", "", nil)
+	if resp.StatusCode != 200 || strings.Count(string(csvBody), "\n") != 3 {
+		t.Fatalf("export: %d %q", resp.StatusCode, csvBody)
+	}
+	var events int
+	h.srv.Pool().QueryRow(ctx, "SELECT count(*) FROM usage_events WHERE type = 'relation'").Scan(&events)
+	if events != 5 {
+		t.Fatalf("%d relation events for 3 binds and 2 unbinds", events)
+	}
+}

@@ -153,6 +153,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(rules.Routes()...)
 	api.Mount(objects.Routes()...)
 	api.Mount(codeengine.NewEnterprises(objects, nil).Routes()...)
+	api.Mount(codeengine.NewRelations(objects).Routes()...)
 	api.Mount(codes.Routes()...)
 	api.Mount(codes.ScanRoutes()...)
 	api.Mount(codes.HolderRoutes()...)
