@@ -1,14 +1,17 @@
 package codeengine
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/fault"
@@ -213,6 +216,12 @@ func (e *Enterprises) Routes() []*httpapi.Route {
 			return e.Verify(ctx, a.AppID, in.Code)
 		}).Doc("一企一码验码", "The enterprise a scanned code (URL, token or unified number) belongs to.").
 			Tag("enterprise-code").App().Reads().Errors(fault.CodeCodeNotActive),
+		httpapi.Handle(post, "/openapi/v1/enterprise-codes/import", e.importRoute).
+			Doc("一企一码批量导入", "Applies for the codes of every row of an xlsx sheet (企业名称, 统一社会信用代码, 地址; header first). Good rows are applied; each failed row is reported with its row number, error code and message.").
+			Tag("enterprise-code").App(),
+		httpapi.Handle(post, "/openapi/v1/enterprise-codes/:enterpriseId/status", e.statusRoute).
+			Doc("启用/停用企业码", "A disabled enterprise code answers FailedOperation.CodeNotActive when verified.").
+			Tag("enterprise-code").App(),
 		httpapi.Handle(post, "/console/enterprise-registry", e.registerRoute).
 			Doc("企业登记信息", "Loads an enterprise into the local registry the two-factor check uses (where no registry service is connected).").
 			Tag("enterprise-code").Console("enterprise.update"),
@@ -232,5 +241,112 @@ func (e *Enterprises) registerRoute(ctx context.Context, in *RegistryIn) (*httpa
 	}
 	_, err := e.objects.rules.cfg.Pool.Exec(ctx, `INSERT INTO enterprise_registry (uscc, name, updated_at) VALUES ($1, $2, $3)
 		ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, updated_at = EXCLUDED.updated_at`, uscc, in.Name, e.objects.rules.cfg.Clock())
+	return &httpapi.Empty{}, err
+}
+
+// MaxImportRows bounds one xlsx import.
+const MaxImportRows = 5000
+
+// RowError is why one row of an import failed.
+type RowError struct {
+	Row     int    `json:"row" doc:"spreadsheet row number (the header is row 1)"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ImportResult is what an import did.
+type ImportResult struct {
+	Imported int        `json:"imported"`
+	Failed   int        `json:"failed"`
+	Errors   []RowError `json:"errors"`
+}
+
+// Import applies for the enterprise codes of every row of an xlsx sheet
+// (columns: 企业名称, 统一社会信用代码, 地址; first row the header). Each row
+// stands alone: the good ones are applied, the others reported by row.
+func (e *Enterprises) Import(ctx context.Context, appID, platformID, codeDefID string, xlsx []byte) (*ImportResult, error) {
+	f, err := excelize.OpenReader(bytes.NewReader(xlsx))
+	if err != nil {
+		return nil, fault.Invalidf("file is not an xlsx workbook")
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, fault.Invalidf("the workbook has no sheet")
+	}
+	rows, err := f.GetRows(sheets[0])
+	if err != nil {
+		return nil, fault.Invalidf("the first sheet cannot be read")
+	}
+	if len(rows)-1 > MaxImportRows {
+		return nil, fault.Invalidf("at most %d rows per import", MaxImportRows)
+	}
+	res := &ImportResult{Errors: []RowError{}}
+	for i, row := range rows {
+		if i == 0 {
+			continue // header
+		}
+		cell := func(j int) string {
+			if j < len(row) {
+				return strings.TrimSpace(row[j])
+			}
+			return ""
+		}
+		if cell(0) == "" && cell(1) == "" && cell(2) == "" {
+			continue
+		}
+		in := &ApplyIn{CodeDefID: codeDefID, Name: cell(0), USCC: cell(1), Address: cell(2)}
+		if _, err := e.Apply(ctx, appID, platformID, in); err != nil {
+			fe, ok := fault.As(err)
+			if !ok || fe.Kind == fault.Internal || fe.Kind == fault.Unavailable {
+				return nil, err
+			}
+			res.Failed++
+			res.Errors = append(res.Errors, RowError{Row: i + 1, Code: fe.Code, Message: fe.Message})
+			continue
+		}
+		res.Imported++
+	}
+	return res, nil
+}
+
+// ImportIn is an xlsx import.
+type ImportIn struct {
+	CodeDefID string `json:"codeDefId" validate:"required,max=32"`
+	File      string `json:"file" validate:"required" doc:"base64 of the .xlsx workbook"`
+}
+
+func (e *Enterprises) importRoute(ctx context.Context, in *ImportIn) (*ImportResult, error) {
+	a, err := app(ctx)
+	if err != nil {
+		return nil, err
+	}
+	data, err := base64.StdEncoding.DecodeString(in.File)
+	if err != nil {
+		return nil, fault.Invalidf("parameter %q must be base64", "file")
+	}
+	return e.Import(ctx, a.AppID, a.PlatformID, in.CodeDefID, data)
+}
+
+// EntStatusIn enables or disables an enterprise code.
+type EntStatusIn struct {
+	ID      string `path:"enterpriseId" json:"-"`
+	Enabled *bool  `json:"enabled" validate:"required"`
+}
+
+func (e *Enterprises) statusRoute(ctx context.Context, in *EntStatusIn) (*httpapi.Empty, error) {
+	a, err := app(ctx)
+	if err != nil {
+		return nil, err
+	}
+	status := "disabled"
+	if *in.Enabled {
+		status = "enabled"
+	}
+	tag, err := e.objects.rules.cfg.Pool.Exec(ctx, `UPDATE enterprises SET status = $3, updated_at = $4 WHERE id = $1 AND platform_id = $2`,
+		in.ID, a.PlatformID, status, e.objects.rules.cfg.Clock())
+	if err == nil && tag.RowsAffected() == 0 {
+		err = fault.NotFoundf("no enterprise code %s on this platform", in.ID)
+	}
 	return &httpapi.Empty{}, err
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"image/png"
 	"io"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	qrreader "github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/opencitycode/citycode/host/internal/fault"
 )
@@ -197,6 +199,44 @@ func TestEnterpriseCodes(t *testing.T) {
 		if err := c.Call(ctx, "/openapi/v1/enterprise-codes/verify", map[string]any{"code": code}, &got); err != nil || got.ID != first.ID || got.Name != "某某餐饮有限公司" {
 			t.Fatalf("verify %s: %+v %v", code, got, err)
 		}
+	}
+	if err := c.Call(ctx, "/openapi/v1/enterprise-codes/"+first.ID+"/status", map[string]any{"enabled": false}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantAPIError(t, c.Call(ctx, "/openapi/v1/enterprise-codes/verify", map[string]any{"code": first.URL}, nil), 409, fault.CodeCodeNotActive)
+
+	// Batch import: good rows applied, bad rows reported by row number.
+	h.must(admin, "POST", "/console/enterprise-registry", map[string]any{"uscc": "91310000MA1FL8L971", "name": "上海某科技有限公司"})
+	x := excelize.NewFile()
+	for i, row := range [][]any{
+		{"企业名称", "统一社会信用代码", "地址"},
+		{"上海某科技有限公司", "91310000MA1FL8L971", "徐汇区虹桥路100号"},
+		{"上海某科技有限公司", "91310000MA1FL8L971", "闵行区莘庄路8号"},
+		{"错误名称有限公司", "91310000MA1FL8L971", "x"},
+		{"坏代码公司", "91310000MA1FL8L97B", "y"},
+	} {
+		x.SetSheetRow("Sheet1", "A"+strconv.Itoa(i+1), &row)
+	}
+	var buf bytes.Buffer
+	x.Write(&buf)
+	var res struct {
+		Imported, Failed int
+		Errors           []struct {
+			Row  int    `json:"row"`
+			Code string `json:"code"`
+		}
+	}
+	if err := c.Call(ctx, "/openapi/v1/enterprise-codes/import", map[string]any{"codeDefId": rule.ID,
+		"file": base64.StdEncoding.EncodeToString(buf.Bytes())}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Imported != 2 || res.Failed != 2 || res.Errors[0].Row != 4 || res.Errors[1].Row != 5 {
+		t.Fatalf("import: %+v", res)
+	}
+	var n int
+	h.srv.Pool().QueryRow(ctx, "SELECT jsonb_array_length(addresses) FROM enterprises WHERE uscc = '91310000MA1FL8L971'").Scan(&n)
+	if n != 2 {
+		t.Fatalf("imported enterprise has %d addresses", n)
 	}
 }
 
