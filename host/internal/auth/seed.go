@@ -74,6 +74,9 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:engine", "objtype", "物品类型管理", "/engine/object-types", crud...)...)
 	add(pageMenus("group:engine", "enterprise", "一企一码管理", "/engine/enterprises", [2]string{"update", "登记"})...)
 
+	add(group("group:users", "", "用户服务", "/users", "user"))
+	add(pageMenus("group:users", "person", "用户信息管理", "/users/persons")...)
+
 	add(group("group:mgmt", "", "业务管理", "/mgmt", "appstore"))
 	add(pageMenus("group:mgmt", "region", "区域管理", "/mgmt/regions", crud...)...)
 	add(pageMenus("group:mgmt", "industry", "行业管理", "/mgmt/industries", crud...)...)

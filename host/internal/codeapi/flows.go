@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/opencitycode/citycode/host/internal/actor"
@@ -300,8 +299,7 @@ func codeID(text string) string {
 	return hex.EncodeToString(d[:16])
 }
 
-// handleID is the opaque subject id of events: the holder's handle, which
-// reveals nothing without the database.
-func handleID(h int64) string { return "h" + strconv.FormatInt(h, 36) }
+// handleID is the opaque subject id of events (see persons.SubjectID).
+func handleID(h int64) string { return persons.SubjectID(h) }
 
 func isTampered(err error) bool { return errors.Is(err, ErrTampered) }

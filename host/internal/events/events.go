@@ -259,3 +259,87 @@ func (w *Writer) ensurePartition(ctx context.Context, t time.Time) error {
 	w.months[name] = true
 	return nil
 }
+
+// Record is one stored event, as the console lists them.
+type Record struct {
+	At     time.Time       `json:"at"`
+	Type   string          `json:"type"`
+	Result string          `json:"result"`
+	AppID  string          `json:"appId"`
+	RuleID string          `json:"ruleId"`
+	OrgID  string          `json:"orgId"`
+	CodeID string          `json:"codeId"`
+	Detail json.RawMessage `json:"detail,omitempty"`
+}
+
+// SubjectRecords answers the events of the given subjects (a person's
+// handles) between from and to, newest first, and how many there are.
+func (w *Writer) SubjectRecords(ctx context.Context, subjects []string, types []string, from, to time.Time, offset, limit int) ([]Record, int64, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 20
+	}
+	var total int64
+	if err := w.cfg.Pool.QueryRow(ctx, `SELECT count(*) FROM usage_events WHERE subject_id = ANY($1) AND at >= $2 AND at < $3
+		AND (cardinality($4::text[]) = 0 OR type = ANY($4))`, subjects, from, to, types).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := w.cfg.Pool.Query(ctx, `SELECT at, type, result, app_id, rule_id, org_id, code_id, detail FROM usage_events
+		WHERE subject_id = ANY($1) AND at >= $2 AND at < $3 AND (cardinality($4::text[]) = 0 OR type = ANY($4))
+		ORDER BY at DESC OFFSET $5 LIMIT $6`, subjects, from, to, types, offset, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []Record{}
+	for rows.Next() {
+		var r Record
+		var detail []byte
+		if err := rows.Scan(&r.At, &r.Type, &r.Result, &r.AppID, &r.RuleID, &r.OrgID, &r.CodeID, &detail); err != nil {
+			return nil, 0, err
+		}
+		r.Detail = detail
+		out = append(out, r)
+	}
+	return out, total, rows.Err()
+}
+
+// Summary counts a subject's successful events by period and type.
+type Summary struct {
+	Today     map[string]int64 `json:"today"`
+	Yesterday map[string]int64 `json:"yesterday"`
+	Last7     map[string]int64 `json:"last7Days"`
+	Last30    map[string]int64 `json:"last30Days"`
+	ByApp     map[string]int64 `json:"byApp30Days"`
+}
+
+// SubjectSummary counts the subjects' successful events of the last 30 days
+// (days in location), by type, and by app.
+func (w *Writer) SubjectSummary(ctx context.Context, subjects []string, now time.Time, location *time.Location) (*Summary, error) {
+	day := time.Date(now.In(location).Year(), now.In(location).Month(), now.In(location).Day(), 0, 0, 0, 0, location)
+	s := &Summary{Today: map[string]int64{}, Yesterday: map[string]int64{}, Last7: map[string]int64{}, Last30: map[string]int64{}, ByApp: map[string]int64{}}
+	rows, err := w.cfg.Pool.Query(ctx, `SELECT at, type, app_id FROM usage_events
+		WHERE subject_id = ANY($1) AND at >= $2 AND result = 'success'`, subjects, day.AddDate(0, 0, -29))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var at time.Time
+		var typ, app string
+		if err := rows.Scan(&at, &typ, &app); err != nil {
+			return nil, err
+		}
+		switch {
+		case !at.Before(day):
+			s.Today[typ]++
+		case !at.Before(day.AddDate(0, 0, -1)):
+			s.Yesterday[typ]++
+		}
+		if !at.Before(day.AddDate(0, 0, -6)) {
+			s.Last7[typ]++
+		}
+		s.Last30[typ]++
+		s.ByApp[app]++
+	}
+	return s, rows.Err()
+}

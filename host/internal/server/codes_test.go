@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -202,6 +203,45 @@ func TestPersonalCodeJourney(t *testing.T) {
 		h.must(admin, "POST", "/console/rules/"+rule.ID+"/versions/1/status", map[string]any{"enabled": false})
 		_, err := decode(c.CodeContent, "RUIJIN-HOSP")
 		wantAPIError(t, err, 409, fault.CodeCodeNotActive)
+	})
+
+	t.Run("the console finds the holder and their records", func(t *testing.T) {
+		var found struct {
+			Items []struct {
+				PersonID int64 `json:"personId"`
+				Identity struct {
+					Name string `json:"name"`
+				} `json:"identity"`
+			} `json:"items"`
+		}
+		h.must(admin, "GET", "/console/persons?certNo=11010519491231002x", nil).decode(t, &found)
+		if len(found.Items) != 1 || found.Items[0].Identity.Name != "张*丰" {
+			t.Fatalf("search: %+v", found)
+		}
+		pid := strconv.FormatInt(found.Items[0].PersonID, 10)
+		var recs struct {
+			Total int64 `json:"total"`
+		}
+		h.must(admin, "GET", "/console/persons/"+pid+"/records?type=show", nil).decode(t, &recs)
+		if recs.Total < 4 {
+			t.Fatalf("show records: %d", recs.Total)
+		}
+		var sum struct {
+			Last30 map[string]int64 `json:"last30Days"`
+		}
+		h.must(admin, "GET", "/console/persons/"+pid+"/summary", nil).decode(t, &sum)
+		if sum.Last30["generate"] != 2 || sum.Last30["show"] != recs.Total {
+			t.Fatalf("summary %+v vs %d shows", sum, recs.Total)
+		}
+		// Another platform's administrator sees nothing of this holder.
+		_, xh := h.subPlatform(admin, "徐汇区子平台", "310104", "xuhui_admin")
+		h.must(xh, "GET", "/console/persons?certNo=11010519491231002X", nil).decode(t, &found)
+		if len(found.Items) != 0 {
+			t.Fatal("another platform found the holder")
+		}
+		if a := h.call(xh, "GET", "/console/persons/"+pid+"/records", nil); a.Status != 404 {
+			t.Fatalf("another platform read the records: %d", a.Status)
+		}
 	})
 
 	var n int

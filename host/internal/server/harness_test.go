@@ -70,7 +70,11 @@ func newHost(t *testing.T, o hostOpts) *host {
 			t.Fatal("REDIS_URL is not set: run through `make test`")
 		}
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var logw io.Writer = io.Discard
+	if os.Getenv("CITYCODE_TEST_LOG") == "1" {
+		logw = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logw, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	srv, err := server.New(ctx, cfg, log, server.Options{CaptchaAnswers: func() string { return captchaAnswer }, Clock: o.clock})

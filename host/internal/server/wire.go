@@ -149,6 +149,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(ten.Routes()...)
 	api.Mount(ten.AppRoutes()...)
 	api.Mount(people.Routes()...)
+	api.Mount(people.ConsoleRoutes(evw)...)
 	api.Mount(keys.Routes(engine)...)
 	api.Mount(rules.Routes()...)
 	api.Mount(objects.Routes()...)
