@@ -28,6 +28,7 @@ main_only_actions := {
 	"policy.update",
 	"spec.create", "spec.update", "spec.delete",
 	"rule.create", "rule.update", "rule.delete", "rule.publish", "rule.push",
+	"rule.enable", "rule.disable", "rule.remove",
 	"key.rotate",
 }
 
@@ -53,27 +54,49 @@ else := []
 text(x) := x if is_string(x)
 else := ""
 
+# The subject's attributes, as complete rules: each is evaluated once per
+# decision however often it is referred to (functions would be re-evaluated
+# on every call), and data.authz.grant reuses them for the parent with
+# "with input.subject as parent".
+subject_type := object.get(subject, "type", "")
+
+default subject_main := false
+
+subject_main if subject.main_platform == true
+
 # Root and the main platform's administrators see and do everything.
-unlimited(s) if s.type == "root"
+default subject_unlimited := false
 
-unlimited(s) if {
-	s.type == "platform_admin"
-	s.main_platform == true
+subject_unlimited if subject_type == "root"
+
+subject_unlimited if {
+	subject_type == "platform_admin"
+	subject_main
 }
 
-platform_limited(s) if {
-	s.type in {"platform_admin", "staff"}
-	not s.main_platform == true
+default subject_platform_limited := false
+
+subject_platform_limited if {
+	subject_type in {"platform_admin", "staff"}
+	not subject_main
 }
 
-# region_of(s) is the region prefix s is confined to, undefined when none.
-# A region code that is not a string is kept: it matches no resource, and the
-# host refuses such a scope as malformed.
-region_of(s) := region_prefix(r) if {
-	s.type in {"platform_admin", "staff"}
-	not unlimited(s)
-	r := s.region_code
+# subject_region is the region prefix the subject is confined to, undefined
+# when none. A region code that is not a string is kept: it matches no
+# resource, and the host refuses such a scope as malformed.
+subject_region := region_prefix(r) if {
+	subject_type in {"platform_admin", "staff"}
+	not subject_unlimited
+	r := subject.region_code
 	r != ""
+}
+
+# subject_types are the object types a staff member is confined to,
+# undefined when unrestricted.
+subject_types := sort(ts) if {
+	subject_type == "staff"
+	ts := list(subject.object_types)
+	count(ts) > 0
 }
 
 # region_prefix(code) is the significant prefix of a national administrative
@@ -82,30 +105,15 @@ region_of(s) := region_prefix(r) if {
 # municipality 310000 covers every code starting 31, the city district level
 # 310100 every code starting 3101, and the district 310104 itself and its
 # streets 310104xxx. Codes of another shape are used as they are.
-region_prefix(code) := trim_level(trim_level(trim_level(trim_level(code)))) if is_string(code)
-else := code
+region_prefix(code) := substring(code, 0, level_end[count(trim_right(code, "0"))]) if {
+	is_string(code)
+	count(code) in {2, 4, 6, 9, 12}
+} else := code
 
-trim_level(c) := substring(c, 0, 9) if {
-	count(c) == 12
-	endswith(c, "000")
-} else := substring(c, 0, 6) if {
-	count(c) == 9
-	endswith(c, "000")
-} else := substring(c, 0, 4) if {
-	count(c) == 6
-	endswith(c, "00")
-} else := substring(c, 0, 2) if {
-	count(c) == 4
-	endswith(c, "00")
-} else := c
-
-# types_of(s) are the object types a staff member is confined to, undefined
-# when unrestricted.
-types_of(s) := sort(ts) if {
-	s.type == "staff"
-	ts := list(s.object_types)
-	count(ts) > 0
-}
+# level_end[n] is the length of the shortest level prefix (2, 4, 6, 9 or 12
+# digits) that holds n digits: n counts a code's digits up to its last
+# non-zero one.
+level_end := [2, 2, 2, 4, 4, 6, 6, 9, 9, 9, 12, 12, 12]
 
 # grants(p, a) holds when permission p covers action (or permission) a:
 # the same name, "*", or "<prefix>.*" for any name under prefix.
@@ -120,40 +128,37 @@ grants(p, a) if {
 
 # ---- data.authz.decision ---------------------------------------------------
 
-scope_of(s) := {
-	"all": scope_all(s),
-	"platform_ids": platform_ids(s),
-	"region_prefixes": region_prefixes(s),
-	"object_types": object_types(s),
+default scope_all := false
+
+scope_all if {
+	subject_type in known_types
+	not subject_platform_limited
+	not subject_region
+	not subject_types
 }
 
-scope_all(s) if {
-	s.type in known_types
-	not platform_limited(s)
-	not region_of(s)
-	not types_of(s)
-} else := false
+platform_ids := [id | subject_platform_limited; id := object.get(subject, "platform_id", "")]
 
-platform_ids(s) := [object.get(s, "platform_id", "")] if platform_limited(s)
-else := []
+region_prefixes := [r | r := subject_region]
 
-region_prefixes(s) := [region_of(s)] if region_of(s)
-else := []
+object_types := [t | some t in subject_types]
 
-object_types(s) := types_of(s) if types_of(s)
-else := []
+scope := {
+	"all": scope_all,
+	"platform_ids": platform_ids,
+	"region_prefixes": region_prefixes,
+	"object_types": object_types,
+}
 
-scope := scope_of(subject)
-
-permitted if unlimited(subject)
+permitted if subject_unlimited
 
 permitted if {
-	subject.type == "platform_admin"
+	subject_type == "platform_admin"
 	not action in main_only_actions
 }
 
 permitted if {
-	subject.type == "staff"
+	subject_type == "staff"
 	some p in list(subject.permissions)
 	grants(p, action)
 }
@@ -194,16 +199,16 @@ outside_object_type if {
 default reason := ""
 
 reason := "unknown subject type" if {
-	not object.get(subject, "type", "") in known_types
+	not subject_type in known_types
 } else := "subject has no platform" if {
-	platform_limited(subject)
+	subject_platform_limited
 	object.get(subject, "platform_id", "") == ""
 } else := "action is required" if {
 	action == ""
 } else := "action requires the main platform" if {
 	action in main_only_actions
-	not unlimited(subject)
-	not subject.main_platform == true
+	not subject_unlimited
+	not subject_main
 } else := sprintf("permission %s not granted", [action]) if {
 	not permitted
 } else := "resource outside your platform" if {
@@ -252,19 +257,19 @@ grant_violations contains sprintf("permission %s exceeds parent", [q]) if {
 }
 
 grant_violations contains sprintf("region %s outside parent region %s", [shown(r), pr]) if {
-	pr := region_of(parent)
+	pr := subject_region with input.subject as parent
 	r := text(object.get(requested, "region_code", ""))
 	not startswith(r, pr)
 }
 
 grant_violations contains sprintf("object type %s outside parent", [t]) if {
-	pts := types_of(parent)
+	pts := subject_types with input.subject as parent
 	some t in list(requested.object_types)
 	not t in pts
 }
 
 grant_violations contains "object types (all) outside parent" if {
-	types_of(parent)
+	subject_types with input.subject as parent
 	count(list(object.get(requested, "object_types", []))) == 0
 }
 

@@ -84,6 +84,28 @@ test_sub_admin_denied_main_only if {
 	}
 }
 
+# Specs and rules are the city's common configuration: only the main
+# platform changes them. A sub-platform administrator reads them and binds
+# its own apps to rules of its pool.
+test_code_rule_writes_are_main_only if {
+	every a in {
+		"spec.create", "spec.update", "spec.delete",
+		"rule.create", "rule.update", "rule.delete", "rule.publish",
+		"rule.push", "rule.enable", "rule.disable", "rule.remove",
+	} {
+		a in authz.main_only_actions
+		decide(main_admin, a).allow
+		decide(sub_admin, a).reason == "action requires the main platform"
+	}
+}
+
+test_sub_admin_binds_own_apps_to_rules if {
+	decide(sub_admin, "rule.read").allow
+	decide(sub_admin, "spec.read").allow
+	decide_on(sub_admin, "rule.bind", {"platform_id": "P0002"}).allow
+	decide_on(sub_admin, "rule.bind", {"platform_id": "P0003"}).reason == "resource outside your platform"
+}
+
 test_sub_admin_own_platform_resource if {
 	decide_on(sub_admin, "app.update", {"platform_id": "P0002"}).allow
 }
@@ -360,6 +382,13 @@ test_region_prefix_levels if {
 	authz.region_prefix("310104001000") == "310104001"
 	authz.region_prefix("310000000000") == "31"
 	authz.region_prefix("31") == "31"
+	authz.region_prefix("3100") == "31"
+	authz.region_prefix("310104010000") == "310104010"
+	authz.region_prefix("300000") == "30"
+	authz.region_prefix("000000") == "00"
+	authz.region_prefix("31000") == "31000"
+	authz.region_prefix("3101040010000") == "3101040010000"
+	authz.region_prefix(310000) == 310000
 }
 
 test_municipal_region_account_sees_its_districts if {

@@ -1,108 +1,136 @@
-// Package codeformat is the content of the platform's dynamic codes: what a
-// phone shows as a QR code and a scanner reads, verifiable offline with the
-// platform's published SM2 public keys.
-//
-// # Text
-//
-// A code is GUIDE + BASE32(payload), the base32 alphabet of RFC 4648 in
-// upper case without padding. Everything is in the QR alphanumeric set
-// (0-9 A-Z $ % * + - . / :), so a code takes the dense alphanumeric mode;
-// a generic phone camera reading the guide URL lands on a page that explains
-// the code. The guide ends at the last '/' or ':' (neither is in the base32
-// alphabet). Default guide: "CC:".
-//
-// # Payload (version 1)
-//
-// Following the field structure of DB11/T 1917.2-2021 (standard fields:
-// code system, authorization, code type; extension; security field;
-// generation time and validity):
-//
-//	offset  size  field
-//	0       1     version (code system id) = 0x01
-//	1       1     flags: bit 0 offline-verifiable; bits 4-7 certificate type
-//	2       1+n   authorization id: issuing platform id (length-prefixed, n <= 32)
-//	.       1+n   code type: rule id (codeDefId, length-prefixed, n <= 32)
-//	.       2     rule version (big endian)
-//	.       1     kind: 1 person, 2 enterprise, 3 object, 4 virtual
-//	.       16    subject: opaque holder reference (sealed by the platform; never personal data)
-//	.       4     generation time, unix seconds (big endian)
-//	.       4     validity, seconds (0 = does not expire)
-//	.       4     key id of the signing key
-//	.       1+n   extension field (n <= 200)
-//	.       64    security field: SM2 signature r||s (32 bytes each) over every
-//	              byte before it, default user id 1234567812345678
-//
-// A person code of rule "R0001" from platform "P0000" is 110 bytes: 176
-// base32 characters, QR version 9 at level M with the default guide.
 package codeformat
 
 import (
-	"encoding/asn1"
 	"encoding/base32"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
-	"math/big"
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// Version is the payload version this package writes.
-const Version = 1
-
-// Limits of the variable fields.
+// Layout versions (the code-system id, byte 0).
 const (
-	MaxIDLen        = 32
-	MaxExtension    = 200
-	SubjectSize     = 16
-	SignatureSize   = 64
-	DefaultGuide    = "CC:"
-	minPayloadBytes = 1 + 1 + 1 + 1 + 2 + 1 + SubjectSize + 4 + 4 + 4 + 1 + SignatureSize
+	Version       = 1 // platform-signed codes
+	HolderVersion = 2 // holder-signed codes
 )
 
-// Errors of Parse.
+// Limits of the format.
+const (
+	// MaxText is the longest code text: what a QR code of version 10 at
+	// level M holds in alphanumeric mode.
+	MaxText = 311
+	// MaxHolderCode is the longest holder-signed code: what a QR code of
+	// version 10 at level M holds in byte mode.
+	MaxHolderCode = 213
+	MaxIDLen      = 32
+	MaxGuideLen   = 64
+	// MaxExtension is the standard's limit in characters; the size budget
+	// (MaxText) is usually the tighter one, see the package doc.
+	MaxExtension  = 200
+	SubjectSize   = 16
+	SignatureSize = 64
+	DefaultGuide  = "CC:"
+
+	fixedBytes = 1 + 1 + 1 + 1 + 1 + 2 + SubjectSize + 4 + 4 + 4 + 1 + SignatureSize
+)
+
+// Errors. Parse and ParseHolder answer ErrMalformed or ErrVersion for
+// anything that is not exactly a code this package would write.
 var (
 	ErrMalformed = errors.New("codeformat: malformed code")
 	ErrVersion   = errors.New("codeformat: unknown code version")
+	ErrField     = errors.New("codeformat: field out of range")
+	ErrTooLarge  = errors.New("codeformat: code does not fit a QR code of version 10 at level M")
 )
 
-// Kind of subject a code is for.
+// Kind of subject a code is for (bits 0-3 of the code type).
 type Kind byte
 
 // The kinds.
 const (
-	Person     Kind = 1
-	Enterprise Kind = 2
-	Object     Kind = 3
-	Virtual    Kind = 4
+	KindPerson     Kind = 1
+	KindEnterprise Kind = 2
+	KindObject     Kind = 3
+	KindVirtual    Kind = 4
 )
 
-// CertType is the certificate-type flag a code carries (4 bits).
+// Family of a code rule (bits 4-7 of the code type); FamilyNone when the
+// issuer does not say.
+type Family byte
+
+// The families.
+const (
+	FamilyNone       Family = 0
+	FamilyIdentity   Family = 1
+	FamilyHealth     Family = 2
+	FamilyPayment    Family = 3
+	FamilyEnterprise Family = 4
+	FamilyObject     Family = 5
+	FamilyVirtual    Family = 6
+)
+
+// CertType is the type of the holder's identity document (4 bits).
 type CertType byte
 
 // The certificate types.
 const (
 	CertNone         CertType = 0
-	CertResidentID   CertType = 1
+	CertResidentID   CertType = 1 // resident identity card
 	CertPassport     CertType = 2
-	CertHKMacao      CertType = 3
-	CertTaiwan       CertType = 4
-	CertForeignerPR  CertType = 5
-	CertSocialCredit CertType = 6
+	CertHKMacao      CertType = 3 // mainland travel permit for Hong Kong and Macao residents
+	CertTaiwan       CertType = 4 // mainland travel permit for Taiwan residents
+	CertForeignerPR  CertType = 5 // foreigner's permanent residence ID card
+	CertSocialCredit CertType = 6 // unified social credit code (enterprises)
 	CertOther        CertType = 15
 )
 
-// Code is the content of a code.
+func (k Kind) valid() bool     { return k >= KindPerson && k <= KindVirtual }
+func (f Family) valid() bool   { return f <= FamilyVirtual }
+func (t CertType) valid() bool { return t <= CertSocialCredit || t == CertOther }
+
+// KeyID names a platform signing key: 4 bytes in codes, 8 hex digits in
+// text and JSON.
+type KeyID uint32
+
+// String is the key id's 8 lower-case hex digits.
+func (k KeyID) String() string { return fmt.Sprintf("%08x", uint32(k)) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (k KeyID) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText reads 8 hex digits.
+func (k *KeyID) UnmarshalText(b []byte) error {
+	v, err := ParseKeyID(string(b))
+	*k = v
+	return err
+}
+
+// ParseKeyID reads a key id's 8 hex digits (either case).
+func ParseKeyID(s string) (KeyID, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 4 {
+		return 0, fmt.Errorf("%w: key id %q is not 8 hex digits", ErrField, s)
+	}
+	return KeyID(binary.BigEndian.Uint32(b)), nil
+}
+
+// Code is the content of a platform-signed code.
 type Code struct {
-	PlatformID  string
+	Guide       string // "" encodes DefaultGuide
+	PlatformID  string // authorization id: the issuing platform
 	RuleID      string
 	RuleVersion int
+	Family      Family
 	Kind        Kind
 	CertType    CertType
-	Offline     bool
+	Offline     bool // verifiable offline
 	Subject     [SubjectSize]byte
-	IssuedAt    time.Time // whole seconds
-	Validity    time.Duration
-	KeyID       uint32
+	IssuedAt    time.Time     // carried in whole seconds (truncated)
+	Validity    time.Duration // whole seconds; 0: does not expire
+	KeyID       KeyID
 	Extension   string
 }
 
@@ -120,123 +148,173 @@ func (c *Code) Expired(now time.Time) bool {
 	return !e.IsZero() && !now.Before(e)
 }
 
-var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// Signer signs msg with SM2 (default user id) and returns an ASN.1 DER
-// signature, as crypto libraries do.
+// Signer signs msg with SM2 (SM3, default user id 1234567812345678) and
+// answers the ASN.1 DER signature, as crypto libraries do.
 type Signer func(msg []byte) ([]byte, error)
 
-// Encode lays c out, signs it and returns the text form with guide in front
-// ("" for DefaultGuide). The guide must be in the QR alphanumeric set and end
-// with '/' or ':'.
-func Encode(c Code, guide string, sign Signer) (string, error) {
-	if guide == "" {
-		guide = DefaultGuide
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Encode lays c out, signs it with sign and answers its text. It refuses
+// fields out of range (ErrField) and codes that would not fit a QR code of
+// version 10 at level M (ErrTooLarge).
+func Encode(c Code, sign Signer) (string, error) {
+	if c.Guide == "" {
+		c.Guide = DefaultGuide
 	}
-	if !validGuide(guide) {
-		return "", errors.New("codeformat: the guide must be upper-case URL characters ending in '/' or ':'")
+	if !validGuide(c.Guide) {
+		return "", fmt.Errorf("%w: the guide must be 1-%d upper-case URL characters ending in '/' or ':'", ErrField, MaxGuideLen)
 	}
-	body, err := c.marshal()
+	if c.Validity < 0 || c.Validity > 0xffffffff*time.Second {
+		return "", fmt.Errorf("%w: validity", ErrField)
+	}
+	if !utf8.ValidString(c.Extension) || utf8.RuneCountInString(c.Extension) > MaxExtension || len(c.Extension) > 0xff {
+		return "", fmt.Errorf("%w: the extension is at most %d characters of UTF-8", ErrField, MaxExtension)
+	}
+	b := make([]byte, 0, fixedBytes+len(c.PlatformID)+len(c.RuleID)+len(c.Extension))
+	b, err := appendHead(b, Version, head{c.PlatformID, c.RuleID, c.RuleVersion, c.Family, c.Kind, c.CertType, c.Offline, c.Subject})
 	if err != nil {
 		return "", err
 	}
-	raw, err := signRaw(sign, body)
+	if b, err = appendTime(b, c.IssuedAt); err != nil {
+		return "", err
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(c.Validity/time.Second))
+	b = binary.BigEndian.AppendUint32(b, uint32(c.KeyID))
+	b = append(append(b, byte(len(c.Extension))), c.Extension...)
+	if len(c.Guide)+b32.EncodedLen(len(b)+SignatureSize) > MaxText {
+		return "", ErrTooLarge
+	}
+	sig, err := signRaw(sign, signedBytes(c.Guide, b))
 	if err != nil {
 		return "", err
 	}
-	return guide + b32.EncodeToString(append(body, raw...)), nil
+	return c.Guide + b32.EncodeToString(append(b, sig...)), nil
+}
+
+// signedBytes is what a version-1 signature covers: the guide, then the
+// payload before the signature.
+func signedBytes(guide string, body []byte) []byte {
+	return append([]byte(guide), body...)
 }
 
 func validGuide(g string) bool {
+	if g == "" || len(g) > MaxGuideLen || !strings.ContainsAny(g[len(g)-1:], "/:") {
+		return false
+	}
 	for i := 0; i < len(g); i++ {
 		c := g[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || strings.IndexByte(" $%*+-./:", c) >= 0) {
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || strings.IndexByte("$*+-./:", c) >= 0) {
 			return false
 		}
 	}
-	return strings.HasSuffix(g, "/") || strings.HasSuffix(g, ":")
+	return true
 }
 
-func (c *Code) marshal() ([]byte, error) {
-	if len(c.PlatformID) == 0 || len(c.PlatformID) > MaxIDLen || len(c.RuleID) == 0 || len(c.RuleID) > MaxIDLen {
-		return nil, errors.New("codeformat: platform and rule ids must be 1-32 bytes")
-	}
-	if len(c.Extension) > MaxExtension {
-		return nil, errors.New("codeformat: extension longer than 200 bytes")
-	}
-	if c.RuleVersion < 0 || c.RuleVersion > 0xffff || c.CertType > 15 || c.Validity < 0 || c.Validity > 0xffffffff*time.Second {
-		return nil, errors.New("codeformat: field out of range")
-	}
-	b := make([]byte, 0, minPayloadBytes+len(c.PlatformID)+len(c.RuleID)+len(c.Extension))
-	flags := byte(c.CertType) << 4
-	if c.Offline {
-		flags |= 1
-	}
-	b = append(b, Version, flags)
-	b = append(append(b, byte(len(c.PlatformID))), c.PlatformID...)
-	b = append(append(b, byte(len(c.RuleID))), c.RuleID...)
-	b = binary.BigEndian.AppendUint16(b, uint16(c.RuleVersion))
-	b = append(b, byte(c.Kind))
-	b = append(b, c.Subject[:]...)
-	b = binary.BigEndian.AppendUint32(b, uint32(c.IssuedAt.Unix()))
-	b = binary.BigEndian.AppendUint32(b, uint32(c.Validity/time.Second))
-	b = binary.BigEndian.AppendUint32(b, c.KeyID)
-	b = append(append(b, byte(len(c.Extension))), c.Extension...)
-	return b, nil
-}
-
-// Parsed is a code read from its text, not yet verified.
+// Parsed is a code read from its text, not yet verified: call Verify with
+// the platform key named by KeyID before trusting any field.
 type Parsed struct {
 	Code
-	Guide     string
-	Signed    []byte // the bytes the signature covers
-	Signature []byte // raw r||s
+	Signed    []byte // what the signature covers: the guide, then the payload before the signature
+	Signature []byte // r||s
 }
 
-// Parse reads a code's text. It checks the layout only: call Verify with the
-// key named by KeyID before trusting any field.
+// Parse reads a version-1 code's text. It checks the layout only. Exactly
+// one text reads as a given code: anything else (lower case, padding, spare
+// bits set, reserved bits, unknown enumerations, trailing bytes) is
+// ErrMalformed; another layout version is ErrVersion.
 func Parse(text string) (*Parsed, error) {
+	if len(text) > MaxText {
+		return nil, ErrMalformed
+	}
 	i := strings.LastIndexAny(text, "/:")
+	if i < 0 || !validGuide(text[:i+1]) {
+		return nil, ErrMalformed
+	}
 	guide, enc := text[:i+1], text[i+1:]
 	raw, err := b32.DecodeString(enc)
-	if err != nil || len(raw) < minPayloadBytes {
+	if err != nil || len(raw) == 0 || b32.EncodeToString(raw) != enc {
+		// Re-encoding catches texts whose spare bits are set: they would
+		// decode to the same bytes, a second text for one code.
 		return nil, ErrMalformed
 	}
 	if raw[0] != Version {
 		return nil, ErrVersion
 	}
-	p := &Parsed{Guide: guide}
-	r := reader{b: raw[:len(raw)-SignatureSize]}
-	r.byte() // version
-	flags := r.byte()
-	p.Offline = flags&1 == 1
-	if flags&0x0e != 0 {
-		return nil, ErrMalformed // reserved bits must be zero: no two texts for one code
+	if len(raw) < fixedBytes {
+		return nil, ErrMalformed
 	}
-	p.CertType = CertType(flags >> 4)
-	p.PlatformID = r.str(MaxIDLen)
-	p.RuleID = r.str(MaxIDLen)
-	p.RuleVersion = int(r.u16())
-	p.Kind = Kind(r.byte())
-	copy(p.Subject[:], r.take(SubjectSize))
+	body := raw[:len(raw)-SignatureSize]
+	r := reader{b: body[1:]}
+	h := r.head()
+	p := &Parsed{Code: Code{Guide: guide, PlatformID: h.platform, RuleID: h.rule, RuleVersion: h.ruleVersion,
+		Family: h.family, Kind: h.kind, CertType: h.certType, Offline: h.offline, Subject: h.subject}}
 	p.IssuedAt = time.Unix(int64(r.u32()), 0)
 	p.Validity = time.Duration(r.u32()) * time.Second
-	p.KeyID = r.u32()
-	p.Extension = r.str(MaxExtension)
-	if r.bad || len(r.b) != 0 || p.PlatformID == "" || p.RuleID == "" || p.Kind < Person || p.Kind > Virtual {
+	p.KeyID = KeyID(r.u32())
+	p.Extension = string(r.take(int(r.byte())))
+	if r.bad || len(r.b) != 0 || !utf8.ValidString(p.Extension) || utf8.RuneCountInString(p.Extension) > MaxExtension {
 		return nil, ErrMalformed
 	}
-	p.Signed = raw[:len(raw)-SignatureSize]
-	p.Signature = raw[len(raw)-SignatureSize:]
-	// Base32 of a length that is not a multiple of 8 has spare bits; a text
-	// with any of them set would decode to the same bytes. Refuse it so a
-	// code has exactly one text.
-	if b32.EncodeToString(raw) != enc {
-		return nil, ErrMalformed
-	}
+	p.Signed = signedBytes(guide, body)
+	p.Signature = raw[len(body):]
 	return p, nil
 }
 
+// Verify reports whether p carries a valid signature of pub. It checks
+// neither the key's validity nor the code's expiry: sdk/verify does.
+func Verify(p *Parsed, pub *PublicKey) bool {
+	return p != nil && verifyRaw(pub, p.Signed, p.Signature)
+}
+
+// head is the part both layouts start with, after the version byte.
+type head struct {
+	platform, rule string
+	ruleVersion    int
+	family         Family
+	kind           Kind
+	certType       CertType
+	offline        bool
+	subject        [SubjectSize]byte
+}
+
+func appendHead(b []byte, version byte, h head) ([]byte, error) {
+	if !validID(h.platform) || !validID(h.rule) {
+		return nil, fmt.Errorf("%w: platform and rule ids are 1-%d printable ASCII characters", ErrField, MaxIDLen)
+	}
+	if h.ruleVersion < 0 || h.ruleVersion > 0xffff || !h.family.valid() || !h.kind.valid() || !h.certType.valid() {
+		return nil, fmt.Errorf("%w: rule version, family, kind or certificate type", ErrField)
+	}
+	flags := byte(h.certType) << 4
+	if h.offline {
+		flags |= 1
+	}
+	b = append(b, version, flags, byte(h.family)<<4|byte(h.kind))
+	b = append(append(b, byte(len(h.platform))), h.platform...)
+	b = append(append(b, byte(len(h.rule))), h.rule...)
+	b = binary.BigEndian.AppendUint16(b, uint16(h.ruleVersion))
+	return append(b, h.subject[:]...), nil
+}
+
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	if s := t.Unix(); s < 0 || s > 0xffffffff {
+		return nil, fmt.Errorf("%w: time %v", ErrField, t)
+	}
+	return binary.BigEndian.AppendUint32(b, uint32(t.Unix())), nil
+}
+
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// reader reads fields; a short or invalid field sets bad.
 type reader struct {
 	b   []byte
 	bad bool
@@ -256,44 +334,25 @@ func (r *reader) byte() byte  { return r.take(1)[0] }
 func (r *reader) u16() uint16 { return binary.BigEndian.Uint16(r.take(2)) }
 func (r *reader) u32() uint32 { return binary.BigEndian.Uint32(r.take(4)) }
 
-func (r *reader) str(max int) string {
-	n := int(r.byte())
-	if n > max {
+func (r *reader) id() string {
+	s := string(r.take(int(r.byte())))
+	if !validID(s) {
 		r.bad = true
-		return ""
 	}
-	return string(r.take(n))
+	return s
 }
 
-// DER conversion of SM2 signatures: the code carries the fixed-size raw
-// form to save about eight bytes and to have exactly one encoding.
-type ecSig struct{ R, S *big.Int }
-
-// signRaw signs msg and answers the r||s form codes carry.
-func signRaw(sign Signer, msg []byte) ([]byte, error) {
-	der, err := sign(msg)
-	if err != nil {
-		return nil, err
+// head reads what appendHead wrote after the version byte.
+func (r *reader) head() head {
+	var h head
+	flags, typ := r.byte(), r.byte()
+	h.offline, h.certType = flags&1 == 1, CertType(flags>>4)
+	h.family, h.kind = Family(typ>>4), Kind(typ&0x0f)
+	if flags&0x0e != 0 || !h.certType.valid() || !h.family.valid() || !h.kind.valid() {
+		r.bad = true // reserved bits and unknown values: one text per code
 	}
-	return derToRaw(der)
-}
-
-func derToRaw(der []byte) ([]byte, error) {
-	var sig ecSig
-	if rest, err := asn1.Unmarshal(der, &sig); err != nil || len(rest) != 0 {
-		return nil, errors.New("codeformat: signer returned a malformed signature")
-	}
-	out := make([]byte, SignatureSize)
-	sig.R.FillBytes(out[:32])
-	sig.S.FillBytes(out[32:])
-	return out, nil
-}
-
-// RawToDER converts a code's r||s signature to ASN.1 DER for verifiers that
-// take DER.
-func RawToDER(raw []byte) ([]byte, error) {
-	if len(raw) != SignatureSize {
-		return nil, ErrMalformed
-	}
-	return asn1.Marshal(ecSig{R: new(big.Int).SetBytes(raw[:32]), S: new(big.Int).SetBytes(raw[32:])})
+	h.platform, h.rule = r.id(), r.id()
+	h.ruleVersion = int(r.u16())
+	copy(h.subject[:], r.take(SubjectSize))
+	return h
 }

@@ -1,172 +1,182 @@
 package codeformat
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"encoding/binary"
-	"errors"
+	"fmt"
 	"time"
-
-	"github.com/emmansun/gmsm/sm2"
 )
 
-// HolderVersion is the payload version of holder-signed codes.
-//
-// # Holder-signed codes (weak networks, like transit ride codes)
-//
-// The platform issues a device certificate once; the phone then makes every
-// refreshed code itself, offline, by signing the time with its own key. A
-// scanner verifies platform key → certificate → code, offline. The code is
-// binary (QR byte mode): with 5-character platform and rule ids it is 208
-// bytes, QR version 10 at level M (213 bytes); longer ids take version 11.
-//
-//	offset  size  field
-//	0       1     version = 0x02
-//	1       1     flags (as version 1)
-//	2       1+n   platform id
-//	.       1+n   rule id
-//	.       2     rule version
-//	.       1     kind
-//	.       16    subject
-//	.       4     certificate expiry, unix seconds
-//	.       33    device SM2 public key, compressed point
-//	.       4     platform key id
-//	.       64    platform signature r||s over the certificate bytes above
-//	.       4     code time, unix seconds          } signed by the device,
-//	.       2     code validity, seconds            } together with every
-//	.       64    device signature r||s             } byte before them
-const HolderVersion = 2
-
-// Errors of holder codes.
-var ErrCertificate = errors.New("codeformat: holder certificate invalid")
-
-// Certificate is what the platform vouches for: this device key speaks for
-// this subject under this rule until Expires.
+// Certificate is what the platform vouches for in holder-signed mode: the
+// device key DeviceKey speaks for Subject under this rule from IssuedAt for
+// Validity, each code it makes valid for CodeValidity.
 type Certificate struct {
-	Code                 // platform, rule, kind, subject, cert type, key id (of the platform key)
-	Expires   time.Time  // certificate expiry
-	DeviceKey *PublicKey // the device's SM2 key
+	PlatformID   string
+	RuleID       string
+	RuleVersion  int
+	Family       Family
+	Kind         Kind
+	CertType     CertType
+	Subject      [SubjectSize]byte
+	IssuedAt     time.Time     // whole seconds
+	Validity     time.Duration // of the certificate, whole seconds
+	CodeValidity time.Duration // of each code, 1 s to 65535 s
+	DeviceKey    *PublicKey
+	KeyID        KeyID // the platform key that signs the certificate
 }
 
-// IssueCertificate lays out and signs a certificate; the result is handed to
-// the device (base64 it for transport).
+// ExpiresAt is when the certificate ends.
+func (c *Certificate) ExpiresAt() time.Time { return c.IssuedAt.Add(c.Validity) }
+
+const (
+	deviceKeySize = 33
+	certFixed     = 1 + 1 + 1 + 1 + 1 + 2 + SubjectSize + 4 + 4 + 2 + deviceKeySize + 4 + SignatureSize
+	codeTail      = 4 + SignatureSize
+)
+
+// IssueCertificate lays c out and signs it with the platform key (sign must
+// sign with the key c.KeyID names). The bytes go to the device, base64 in
+// JSON. A certificate whose codes would not fit a QR code of version 10 at
+// level M is refused with ErrTooLarge.
 func IssueCertificate(c Certificate, sign Signer) ([]byte, error) {
 	if c.DeviceKey == nil {
-		return nil, ErrCertificate
+		return nil, fmt.Errorf("%w: no device key", ErrField)
 	}
-	b, err := c.certBytes()
+	if c.Validity < time.Second || c.Validity > 0xffffffff*time.Second || c.CodeValidity < time.Second || c.CodeValidity > 0xffff*time.Second {
+		return nil, fmt.Errorf("%w: certificate or code validity", ErrField)
+	}
+	b := make([]byte, 0, certFixed+len(c.PlatformID)+len(c.RuleID)+codeTail)
+	b, err := appendHead(b, HolderVersion, head{c.PlatformID, c.RuleID, c.RuleVersion, c.Family, c.Kind, c.CertType, true, c.Subject})
 	if err != nil {
 		return nil, err
 	}
-	raw, err := signRaw(sign, b)
+	if b, err = appendTime(b, c.IssuedAt); err != nil {
+		return nil, err
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(c.Validity/time.Second))
+	b = binary.BigEndian.AppendUint16(b, uint16(c.CodeValidity/time.Second))
+	b = append(b, c.DeviceKey.compressed()...)
+	b = binary.BigEndian.AppendUint32(b, uint32(c.KeyID))
+	if len(b)+SignatureSize+codeTail > MaxHolderCode {
+		return nil, ErrTooLarge
+	}
+	sig, err := signRaw(sign, b)
 	if err != nil {
 		return nil, err
 	}
-	return append(b, raw...), nil
+	return append(b, sig...), nil
 }
 
-func (c *Certificate) certBytes() ([]byte, error) {
-	if len(c.PlatformID) == 0 || len(c.PlatformID) > MaxIDLen || len(c.RuleID) == 0 || len(c.RuleID) > MaxIDLen || c.CertType > 15 {
-		return nil, errors.New("codeformat: certificate field out of range")
-	}
-	flags := byte(c.CertType) << 4
-	if c.Offline {
-		flags |= 1
-	}
-	b := []byte{HolderVersion, flags}
-	b = append(append(b, byte(len(c.PlatformID))), c.PlatformID...)
-	b = append(append(b, byte(len(c.RuleID))), c.RuleID...)
-	b = binary.BigEndian.AppendUint16(b, uint16(c.RuleVersion))
-	b = append(b, byte(c.Kind))
-	b = append(b, c.Subject[:]...)
-	b = binary.BigEndian.AppendUint32(b, uint32(c.Expires.Unix()))
-	b = append(b, elliptic.MarshalCompressed(sm2.P256(), c.DeviceKey.k.X, c.DeviceKey.k.Y)...)
-	b = binary.BigEndian.AppendUint32(b, c.KeyID)
-	return b, nil
-}
-
-// HolderCode makes a code from a certificate (as IssueCertificate returned
-// it) at time at, valid for validity, signed with the device key.
-func HolderCode(cert []byte, at time.Time, validity time.Duration, sign Signer) (string, error) {
-	if validity <= 0 || validity > 0xffff*time.Second {
-		return "", errors.New("codeformat: validity out of range")
-	}
-	b := append([]byte{}, cert...)
-	b = binary.BigEndian.AppendUint32(b, uint32(at.Unix()))
-	b = binary.BigEndian.AppendUint16(b, uint16(validity/time.Second))
-	raw, err := signRaw(sign, b)
-	if err != nil {
-		return "", err
-	}
-	return string(append(b, raw...)), nil
-}
-
-// HolderParsed is a holder code read from its bytes, not yet verified.
-type HolderParsed struct {
+// ParsedCertificate is a certificate read from its bytes, not yet verified.
+type ParsedCertificate struct {
 	Certificate
-	CertSigned    []byte // bytes the platform signed
-	CertSignature []byte
-	CodeSigned    []byte // bytes the device signed
-	CodeSignature []byte
-	// Code.IssuedAt and Code.Validity are the code's own time and validity.
+	Signed    []byte // what the platform signed
+	Signature []byte // r||s
 }
 
-// ParseHolder reads a holder-signed code.
-func ParseHolder(text string) (*HolderParsed, error) {
-	raw := []byte(text)
-	if len(raw) < 2 || raw[0] != HolderVersion {
+// ParseCertificate reads a certificate as IssueCertificate made it.
+func ParseCertificate(b []byte) (*ParsedCertificate, error) {
+	r := reader{b: b}
+	c, err := r.certificate()
+	if err != nil {
+		return nil, err
+	}
+	if len(r.b) != 0 {
+		return nil, ErrMalformed
+	}
+	return c, nil
+}
+
+func (r *reader) certificate() (*ParsedCertificate, error) {
+	start := r.b
+	if len(start) == 0 || start[0] != HolderVersion {
 		return nil, ErrVersion
 	}
-	r := reader{b: raw}
-	p := &HolderParsed{}
 	r.byte()
-	flags := r.byte()
-	if flags&0x0e != 0 {
-		return nil, ErrMalformed
-	}
-	p.Offline, p.CertType = flags&1 == 1, CertType(flags>>4)
-	p.PlatformID = r.str(MaxIDLen)
-	p.RuleID = r.str(MaxIDLen)
-	p.RuleVersion = int(r.u16())
-	p.Kind = Kind(r.byte())
-	copy(p.Subject[:], r.take(SubjectSize))
-	p.Expires = time.Unix(int64(r.u32()), 0)
-	point := r.take(33)
-	p.KeyID = r.u32()
-	certLen := len(raw) - len(r.b)
-	p.CertSignature = r.take(SignatureSize)
+	h := r.head()
+	p := &ParsedCertificate{Certificate: Certificate{PlatformID: h.platform, RuleID: h.rule, RuleVersion: h.ruleVersion,
+		Family: h.family, Kind: h.kind, CertType: h.certType, Subject: h.subject}}
 	p.IssuedAt = time.Unix(int64(r.u32()), 0)
-	p.Validity = time.Duration(r.u16()) * time.Second
-	codeLen := len(raw) - len(r.b)
-	p.CodeSignature = r.take(SignatureSize)
-	if r.bad || len(r.b) != 0 || p.PlatformID == "" || p.RuleID == "" || p.Kind < Person || p.Kind > Virtual {
+	p.Validity = time.Duration(r.u32()) * time.Second
+	p.CodeValidity = time.Duration(r.u16()) * time.Second
+	point := r.take(deviceKeySize)
+	p.KeyID = KeyID(r.u32())
+	signed := len(start) - len(r.b)
+	p.Signature = r.take(SignatureSize)
+	if r.bad || !h.offline || p.Validity == 0 || p.CodeValidity == 0 {
 		return nil, ErrMalformed
 	}
-	x, y := elliptic.UnmarshalCompressed(sm2.P256(), point)
-	if x == nil {
+	key, err := decompress(point)
+	if err != nil {
 		return nil, ErrMalformed
 	}
-	p.DeviceKey = &PublicKey{k: &ecdsa.PublicKey{Curve: sm2.P256(), X: x, Y: y}}
-	p.CertSigned, p.CodeSigned = raw[:certLen], raw[:codeLen]
+	p.DeviceKey, p.Signed = key, start[:signed]
 	return p, nil
 }
 
-// Verify checks the platform's signature on the certificate, the device's
-// on the code, and that the certificate covered the code's time.
-func (p *HolderParsed) Verify(platform *PublicKey) bool {
-	if platform == nil || p.IssuedAt.After(p.Expires) {
-		return false
+// HolderCode makes a code from a certificate (as IssueCertificate made it)
+// dated at, signed with the device key: the bytes for a QR code in byte
+// mode.
+func HolderCode(cert []byte, at time.Time, sign Signer) (string, error) {
+	if _, err := ParseCertificate(cert); err != nil {
+		return "", fmt.Errorf("codeformat: holder certificate: %w", err)
 	}
-	return verifyRaw(platform, p.CertSigned, p.CertSignature) && verifyRaw(p.DeviceKey, p.CodeSigned, p.CodeSignature)
-}
-
-func verifyRaw(pub *PublicKey, msg, sig []byte) bool {
-	der, err := RawToDER(sig)
+	b := make([]byte, len(cert), len(cert)+codeTail)
+	copy(b, cert)
+	b, err := appendTime(b, at)
 	if err != nil {
-		return false
+		return "", err
 	}
-	return sm2.VerifyASN1WithSM2(pub.k, nil, msg, der)
+	sig, err := signRaw(sign, b)
+	if err != nil {
+		return "", err
+	}
+	return string(append(b, sig...)), nil
 }
 
-// IsHolder reports whether text is a holder-signed code (by its version).
+// HolderParsed is a holder-signed code read from its bytes, not yet
+// verified: call VerifyHolder.
+type HolderParsed struct {
+	Cert      ParsedCertificate
+	At        time.Time // the code's time, from the device's clock
+	Signed    []byte    // what the device signed
+	Signature []byte    // r||s
+}
+
+// Code is the code as a Code: its time and validity, the certificate's
+// other fields.
+func (p *HolderParsed) Code() Code {
+	c := &p.Cert
+	return Code{PlatformID: c.PlatformID, RuleID: c.RuleID, RuleVersion: c.RuleVersion, Family: c.Family, Kind: c.Kind,
+		CertType: c.CertType, Offline: true, Subject: c.Subject, IssuedAt: p.At, Validity: c.CodeValidity, KeyID: c.KeyID}
+}
+
+// ParseHolder reads a holder-signed code. It checks the layout only.
+func ParseHolder(text string) (*HolderParsed, error) {
+	if len(text) > MaxHolderCode {
+		return nil, ErrMalformed
+	}
+	r := reader{b: []byte(text)}
+	cert, err := r.certificate()
+	if err != nil {
+		return nil, err
+	}
+	p := &HolderParsed{Cert: *cert, At: time.Unix(int64(r.u32()), 0)}
+	signed := len(text) - len(r.b)
+	p.Signature = r.take(SignatureSize)
+	if r.bad || len(r.b) != 0 {
+		return nil, ErrMalformed
+	}
+	p.Signed = []byte(text[:signed])
+	return p, nil
+}
+
+// VerifyHolder reports whether the chain holds: platform's signature of
+// the certificate, then the device's signature of the code. It checks no
+// time: sdk/verify does.
+func VerifyHolder(p *HolderParsed, platform *PublicKey) bool {
+	return p != nil && verifyRaw(platform, p.Cert.Signed, p.Cert.Signature) && verifyRaw(p.Cert.DeviceKey, p.Signed, p.Signature)
+}
+
+// IsHolder reports whether text is a holder-signed code by its first byte
+// (which no version-1 text starts with: guides are printable).
 func IsHolder(text string) bool { return len(text) > 0 && text[0] == HolderVersion }

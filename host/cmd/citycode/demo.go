@@ -86,7 +86,7 @@ func demoCmd(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rules, err := codeengine.New(codeengine.Config{Pool: sc.pool, Authz: engine, Apps: ten, MainPlatformID: tenancy.MainPlatformID})
+	rules, err := codeengine.New(codeengine.Config{Pool: sc.pool, Authz: engine, Tenancy: ten, MainPlatformID: tenancy.MainPlatformID})
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func builtinMenus() []builtinMenu {
 	add(group("group:engine", "", "码核心引擎", "/engine", "qrcode"))
 	add(pageMenus("group:engine", "spec", "码规范管理", "/engine/specs", crud...)...)
 	add(pageMenus("group:engine", "rule", "码规则管理", "/engine/rules",
-		verbs(crud, [][2]string{{"publish", "发布"}, {"push", "推送"}, {"bind", "关联应用"}})...)...)
+		verbs(crud, onOff, [][2]string{{"publish", "发布"}, {"push", "推送"}, {"remove", "移除"}, {"bind", "关联应用"}})...)...)
 	add(pageMenus("group:engine", "objtype", "物品类型管理", "/engine/object-types", crud...)...)
 	add(pageMenus("group:engine", "enterprise", "一企一码管理", "/engine/enterprises", [2]string{"update", "登记"})...)
 

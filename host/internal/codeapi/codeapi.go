@@ -58,6 +58,7 @@ type Code struct {
 	PlatformID  string
 	RuleID      string
 	RuleVersion int
+	Family      string
 	Kind        string
 	Subject     [codec.SubjectSize]byte
 	CertType    string
@@ -73,7 +74,8 @@ type Codes interface {
 	Issue(ctx context.Context, c Code) (text string, err error)
 	Verify(ctx context.Context, text string) (*Code, error)
 	// Certify signs a holder certificate: the device key (hex SM2 point)
-	// may make codes of c's holder and rule until expires.
+	// may make codes of c's holder and rule from c.IssuedAt until expires,
+	// each valid for c.Validity.
 	Certify(ctx context.Context, c Code, deviceKey string, expires time.Time) ([]byte, error)
 }
 

@@ -117,7 +117,7 @@ func (s *Service) show(ctx context.Context, family string, in *ShowIn) (*shown, 
 	if !revoked.IsZero() && !now.After(revoked) {
 		now = revoked.Truncate(time.Second).Add(time.Second)
 	}
-	c := Code{PlatformID: a.PlatformID, RuleID: r.ID, RuleVersion: r.Version, Kind: r.Kind,
+	c := Code{PlatformID: a.PlatformID, RuleID: r.ID, RuleVersion: r.Version, Family: r.Family, Kind: r.Kind,
 		Subject: s.sealer.SealSubject(uint64(u.Handle)), CertType: string(u.CertType),
 		IssuedAt: now, Validity: r.Validity, Offline: r.Offline}
 	text, err := s.codes.Issue(ctx, c)

@@ -60,9 +60,11 @@ func (s *Service) registerDevice(ctx context.Context, in *DeviceIn) (*DeviceOut,
 	if days == 0 {
 		days = 7
 	}
-	expires := s.clock().Add(time.Duration(days) * 24 * time.Hour)
-	cert, err := s.codes.Certify(ctx, Code{PlatformID: a.PlatformID, RuleID: r.ID, RuleVersion: r.Version, Kind: r.Kind,
-		Subject: s.sealer.SealSubject(uint64(u.Handle)), CertType: string(u.CertType)}, in.DevicePublicKey, expires)
+	now := s.clock().Truncate(time.Second)
+	expires := now.Add(time.Duration(days) * 24 * time.Hour)
+	cert, err := s.codes.Certify(ctx, Code{PlatformID: a.PlatformID, RuleID: r.ID, RuleVersion: r.Version, Family: r.Family, Kind: r.Kind,
+		Subject: s.sealer.SealSubject(uint64(u.Handle)), CertType: string(u.CertType), IssuedAt: now, Validity: r.Validity},
+		in.DevicePublicKey, expires)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -230,6 +231,8 @@ func (g *schemaGen) schema(t reflect.Type) *openapi3.SchemaRef {
 		return openapi3.NewDateTimeSchema().NewRef()
 	case t == reflect.TypeFor[json.RawMessage]():
 		return openapi3.NewSchema().NewRef()
+	case t.Implements(reflect.TypeFor[encoding.TextMarshaler]()):
+		return openapi3.NewStringSchema().NewRef() // JSON encodes it as its text
 	}
 	switch t.Kind() {
 	case reflect.String:

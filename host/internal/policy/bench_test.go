@@ -56,3 +56,43 @@ func BenchmarkAuthorizeParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAuthorizeSubjects is one decision per kind of subject: root is
+// the cheapest path, a restricted staff member on a resource the dearest.
+func BenchmarkAuthorizeSubjects(b *testing.B) {
+	e := newEngine(b, policy.Config{})
+	for _, bi := range []struct {
+		name string
+		in   policy.AuthzInput
+	}{
+		{"root", policy.AuthzInput{Subject: root, Action: "app.read"}},
+		{"sub-admin", policy.AuthzInput{Subject: regAdmin, Action: "app.read", Resource: &policy.Resource{PlatformID: "P0002", RegionCode: "310104001"}}},
+		{"staff-types", policy.AuthzInput{Subject: subStaff, Action: "code.issue",
+			Resource: &policy.Resource{PlatformID: "P0002", RegionCode: "31010401", ObjectType: "well"}}},
+	} {
+		b.Run(bi.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.Authorize(b.Context(), bi.in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEval is the generic path (JSON-shaped input and output) on
+// data.openapi.decision.
+func BenchmarkEval(b *testing.B) {
+	e := newEngine(b, policy.Config{})
+	in := map[string]any{"app": map[string]any{"enabled": true, "capabilities": []any{"code.issue", "code.verify"}}, "capability": "code.verify"}
+	var out struct {
+		Allow bool `json:"allow"`
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.Eval(b.Context(), "data.openapi.decision", in, &out); err != nil || !out.Allow {
+			b.Fatal(err)
+		}
+	}
+}

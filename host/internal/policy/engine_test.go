@@ -61,6 +61,9 @@ func writeFiles(t testing.TB, dir string, files map[string][]byte) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
 	for name, b := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
@@ -154,10 +157,12 @@ func TestReloadRefusesBadBundlesAndKeepsServing(t *testing.T) {
 		},
 		"policy change failing its own tests": func(f map[string][]byte) []string {
 			// Dropping the main-only list fails the bundle's own tests.
-			src := strings.Replace(string(f["authz/authz.rego"]), `action in main_only_actions
-	not unlimited(subject)`, `action in set()
-	not unlimited(subject)`, 1)
-			f["authz/authz.rego"] = []byte(src)
+			src := string(f["authz/authz.rego"])
+			weak := strings.Replace(src, "\taction in main_only_actions\n\tnot subject_unlimited", "\taction in set()\n\tnot subject_unlimited", 1)
+			if weak == src {
+				panic("authz.rego changed: update this mutation")
+			}
+			f["authz/authz.rego"] = []byte(weak)
 			return []string{"test_sub_admin_denied_main_only"}
 		},
 		"empty": func(f map[string][]byte) []string {

@@ -24,7 +24,8 @@ func (s Scope) restricted() bool {
 // Contains reports whether a record with these attributes is in the scope,
 // with the same rules as policies/authz and as SQL: an empty platform or
 // region is outside a scope restricted on it, an empty object type is not
-// an object and is inside.
+// an object and is inside. Empty platform IDs and region prefixes in the
+// scope match nothing.
 func (s Scope) Contains(platformID, regionCode, objectType string) bool {
 	if s.All {
 		return true
@@ -32,7 +33,7 @@ func (s Scope) Contains(platformID, regionCode, objectType string) bool {
 	if !s.restricted() {
 		return false
 	}
-	if len(s.PlatformIDs) > 0 && !slices.Contains(s.PlatformIDs, platformID) {
+	if len(s.PlatformIDs) > 0 && (platformID == "" || !slices.Contains(s.PlatformIDs, platformID)) {
 		return false
 	}
 	if len(s.RegionPrefixes) > 0 && !slices.ContainsFunc(s.RegionPrefixes, func(p string) bool {
@@ -83,10 +84,14 @@ func (s Scope) SQL(cols ScopeColumns, argStart int) (clause string, args []any) 
 		if cols.Platform == "" {
 			return "FALSE", nil
 		}
-		if len(s.PlatformIDs) == 1 {
-			conds = append(conds, cols.Platform+" = "+param(s.PlatformIDs[0]))
-		} else {
-			conds = append(conds, cols.Platform+" = ANY("+param(s.PlatformIDs)+")")
+		ids := slices.DeleteFunc(slices.Clone(s.PlatformIDs), func(id string) bool { return id == "" })
+		switch len(ids) {
+		case 0:
+			return "FALSE", nil
+		case 1:
+			conds = append(conds, cols.Platform+" = "+param(ids[0]))
+		default:
+			conds = append(conds, cols.Platform+" = ANY("+param(ids)+")")
 		}
 	}
 	if len(s.RegionPrefixes) > 0 {

@@ -27,7 +27,7 @@ type TestResult struct {
 	Package  string // "data.authz_test"
 	Name     string // "test_root_allows_everything"
 	Outcome  Outcome
-	Err      string // the evaluation error, for Error
+	Err      string // the evaluation error, for TestError
 	Output   string // what the test printed with print()
 	Duration time.Duration
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/opencitycode/citycode/host/internal/codeapi"
@@ -42,13 +43,18 @@ func apiRule(r *codeengine.Resolved) *codeapi.Rule {
 }
 
 // codeSigner encodes codes in the sdk/codeformat layout, signed by the
-// platform's key from the key ring.
+// platform's key from the key ring, and verifies them with the ring.
 type codeSigner struct {
 	keys  *codekeys.Ring
-	guide string
+	guide string // "" for codeformat.DefaultGuide
 }
 
-var kinds = map[string]codeformat.Kind{"person": codeformat.Person, "enterprise": codeformat.Enterprise, "object": codeformat.Object, "virtual": codeformat.Virtual}
+var kinds = map[string]codeformat.Kind{"person": codeformat.KindPerson, "enterprise": codeformat.KindEnterprise,
+	"object": codeformat.KindObject, "virtual": codeformat.KindVirtual}
+
+var families = map[string]codeformat.Family{"identity": codeformat.FamilyIdentity, "health": codeformat.FamilyHealth,
+	"payment": codeformat.FamilyPayment, "enterprise": codeformat.FamilyEnterprise, "object": codeformat.FamilyObject,
+	"virtual": codeformat.FamilyVirtual}
 
 var certTypes = map[string]codeformat.CertType{
 	"RESIDENT_ID": codeformat.CertResidentID, "PASSPORT": codeformat.CertPassport, "HK_MACAO": codeformat.CertHKMacao,
@@ -61,12 +67,11 @@ func (c codeSigner) Issue(ctx context.Context, code codeapi.Code) (string, error
 	if err != nil {
 		return "", err
 	}
-	fc := codeformat.Code{
-		PlatformID: code.PlatformID, RuleID: code.RuleID, RuleVersion: code.RuleVersion, Kind: kinds[code.Kind],
-		CertType: certTypes[code.CertType], Offline: code.Offline, Subject: code.Subject,
-		IssuedAt: code.IssuedAt.Truncate(time.Second), Validity: code.Validity, KeyID: kid,
-	}
-	return codeformat.Encode(fc, c.guide, sign)
+	return codeformat.Encode(codeformat.Code{
+		Guide: c.guide, PlatformID: code.PlatformID, RuleID: code.RuleID, RuleVersion: code.RuleVersion,
+		Family: families[code.Family], Kind: kinds[code.Kind], CertType: certTypes[code.CertType], Offline: code.Offline,
+		Subject: code.Subject, IssuedAt: code.IssuedAt, Validity: code.Validity, KeyID: kid,
+	}, sign)
 }
 
 func (c codeSigner) Certify(ctx context.Context, code codeapi.Code, deviceKey string, expires time.Time) ([]byte, error) {
@@ -78,10 +83,14 @@ func (c codeSigner) Certify(ctx context.Context, code codeapi.Code, deviceKey st
 	if err != nil {
 		return nil, err
 	}
+	issued := code.IssuedAt.Truncate(time.Second)
 	return codeformat.IssueCertificate(codeformat.Certificate{
-		Code: codeformat.Code{PlatformID: code.PlatformID, RuleID: code.RuleID, RuleVersion: code.RuleVersion, Kind: kinds[code.Kind],
-			CertType: certTypes[code.CertType], Offline: true, Subject: code.Subject, KeyID: kid},
-		Expires: expires.Truncate(time.Second), DeviceKey: dev,
+		PlatformID: code.PlatformID, RuleID: code.RuleID, RuleVersion: code.RuleVersion, Family: families[code.Family],
+		Kind: kinds[code.Kind], CertType: certTypes[code.CertType], Subject: code.Subject,
+		IssuedAt: issued, Validity: expires.Sub(issued).Truncate(time.Second),
+		// Holder codes carry their validity in two bytes (18 h); a
+		// device refreshes its codes long before.
+		CodeValidity: min(code.Validity, 0xffff*time.Second), DeviceKey: dev, KeyID: kid,
 	}, sign)
 }
 
@@ -89,54 +98,32 @@ func (c codeSigner) Verify(ctx context.Context, text string) (*codeapi.Code, err
 	// Holder-signed codes are binary; JSON carries them base64
 	// (codeContentType byte_base64).
 	if b, err := base64.StdEncoding.DecodeString(text); err == nil && codeformat.IsHolder(string(b)) {
-		return c.verifyHolder(ctx, string(b))
+		text = string(b)
 	}
-	p, err := codeformat.Parse(text)
+	res, err := c.keys.Verify(ctx, text)
+	if errors.Is(err, codekeys.ErrRefused) {
+		return nil, fmt.Errorf("%w: %w", codeapi.ErrTampered, err)
+	}
 	if err != nil {
-		return nil, codeapi.ErrTampered
-	}
-	if err := c.keys.Verify(ctx, p); err != nil {
-		if errors.Is(err, codekeys.ErrUnknownKey) || errors.Is(err, codekeys.ErrSignature) || errors.Is(err, codekeys.ErrKeyExpired) {
-			return nil, codeapi.ErrTampered
-		}
 		return nil, err
 	}
-	return apiCode(&p.Code), nil
-}
-
-func (c codeSigner) verifyHolder(ctx context.Context, raw string) (*codeapi.Code, error) {
-	p, err := codeformat.ParseHolder(raw)
-	if err != nil {
-		return nil, codeapi.ErrTampered
-	}
-	pub, err := c.keys.PublicKey(ctx, p.KeyID, p.PlatformID)
-	if err != nil {
-		if errors.Is(err, codekeys.ErrUnknownKey) || errors.Is(err, codekeys.ErrKeyExpired) {
-			return nil, codeapi.ErrTampered
-		}
-		return nil, err
-	}
-	if !p.Verify(pub) {
-		return nil, codeapi.ErrTampered
-	}
-	return apiCode(&p.Code), nil
+	return apiCode(&res.Code), nil
 }
 
 func apiCode(p *codeformat.Code) *codeapi.Code {
-	kind := ""
-	for k, v := range kinds {
-		if v == p.Kind {
-			kind = k
+	return &codeapi.Code{PlatformID: p.PlatformID, RuleID: p.RuleID, RuleVersion: p.RuleVersion,
+		Family: keyOf(families, p.Family), Kind: keyOf(kinds, p.Kind), Subject: p.Subject,
+		CertType: keyOf(certTypes, p.CertType), IssuedAt: p.IssuedAt, Validity: p.Validity, Offline: p.Offline}
+}
+
+// keyOf answers the name of v in m, "" if none.
+func keyOf[V comparable](m map[string]V, v V) string {
+	for k, x := range m {
+		if x == v {
+			return k
 		}
 	}
-	cert := ""
-	for k, v := range certTypes {
-		if v == p.CertType {
-			cert = k
-		}
-	}
-	return &codeapi.Code{PlatformID: p.PlatformID, RuleID: p.RuleID, RuleVersion: p.RuleVersion, Kind: kind,
-		Subject: p.Subject, CertType: cert, IssuedAt: p.IssuedAt, Validity: p.Validity, Offline: p.Offline}
+	return ""
 }
 
 // eventSink adapts the event writer to the code API.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/sdk/client"
+	"github.com/opencitycode/citycode/sdk/codeformat"
 	"github.com/opencitycode/citycode/sdk/holder"
 	"github.com/opencitycode/citycode/sdk/verify"
 )
@@ -200,7 +201,7 @@ func TestPersonalCodeJourney(t *testing.T) {
 
 	t.Run("disabled rule version", func(t *testing.T) {
 		c := show()
-		h.must(admin, "POST", "/console/rules/"+rule.ID+"/versions/1/status", map[string]any{"enabled": false})
+		h.must(admin, "POST", "/console/rules/"+rule.ID+"/versions/1/disable", nil)
 		_, err := decode(c.CodeContent, "RUIJIN-HOSP")
 		wantAPIError(t, err, 409, fault.CodeCodeNotActive)
 	})
@@ -416,16 +417,16 @@ func TestHolderSignedCodes(t *testing.T) {
 	}
 	ks, _ := verify.NewKeySet(keys)
 	now := time.Now()
-	code, err := dev.Code(now, 30*time.Second)
+	code, err := dev.Code(now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := ks.Verify(code, now.Add(10*time.Second))
-	if err != nil || !res.Holder || res.Expired || res.RuleID != rule.ID {
+	if err != nil || !res.HolderMode || res.Expired || res.RuleID != rule.ID || res.Family != codeformat.FamilyIdentity {
 		t.Fatalf("offline holder verify: %+v %v", res, err)
 	}
 	forged := []byte(code)
-	forged[len(forged)-70] ^= 1 // the code time
+	forged[len(forged)-66] ^= 1 // the code time
 	if _, err := ks.Verify(string(forged), now); err == nil {
 		t.Fatal("an altered holder code verified offline")
 	}
@@ -435,7 +436,7 @@ func TestHolderSignedCodes(t *testing.T) {
 	}
 
 	// Online, the same code decodes to its holder (base64 in JSON).
-	b64, _ := dev.CodeBase64(time.Now(), 30*time.Second)
+	b64, _ := dev.CodeBase64(time.Now())
 	var got struct {
 		UserID string `json:"userId"`
 		Name   string `json:"name"`
@@ -449,6 +450,6 @@ func TestHolderSignedCodes(t *testing.T) {
 	wantAPIError(t, gc.Call(ctx, "/identity/decodeIdentityCode", map[string]any{"acceptOrgId": "METRO-L2",
 		"codeContent": base64.StdEncoding.EncodeToString(forged)}, nil), 400, fault.CodeCodeTampered)
 	// A device dating its codes far ahead is refused.
-	future, _ := dev.CodeBase64(time.Now().Add(time.Hour), 30*time.Second)
+	future, _ := dev.CodeBase64(time.Now().Add(time.Hour))
 	wantAPIError(t, gc.Call(ctx, "/identity/decodeIdentityCode", map[string]any{"acceptOrgId": "METRO-L2", "codeContent": future}, nil), 400, fault.CodeCodeTampered)
 }

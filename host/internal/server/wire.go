@@ -92,7 +92,10 @@ func (s *Server) wire(ctx context.Context) error {
 		return err
 	}
 
-	keys, err := codekeys.New(codekeys.Config{Pool: s.pool, Sealer: sealer, Log: s.log, Clock: clock})
+	// Retired keys verify for as long as anything they signed lasts: holder
+	// certificates, the longest.
+	keys, err := codekeys.New(codekeys.Config{Pool: s.pool, Sealer: sealer, Authz: engine, Log: s.log, Clock: clock,
+		MaxCodeValidity: codeapi.MaxCertificate})
 	if err != nil {
 		return err
 	}
@@ -104,7 +107,7 @@ func (s *Server) wire(ctx context.Context) error {
 		return err
 	}
 	s.closers = append(s.closers, evw.Close)
-	rules, err := codeengine.New(codeengine.Config{Pool: s.pool, Authz: engine, Apps: ten, MainPlatformID: tenancy.MainPlatformID, Log: s.log, Clock: clock})
+	rules, err := codeengine.New(codeengine.Config{Pool: s.pool, Authz: engine, Tenancy: ten, MainPlatformID: tenancy.MainPlatformID, Log: s.log, Clock: clock})
 	if err != nil {
 		return err
 	}
@@ -150,7 +153,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(ten.AppRoutes()...)
 	api.Mount(people.Routes()...)
 	api.Mount(people.ConsoleRoutes(evw)...)
-	api.Mount(keys.Routes(engine)...)
+	api.Mount(keys.Routes()...)
 	api.Mount(rules.Routes()...)
 	api.Mount(objects.Routes()...)
 	api.Mount(codeengine.NewEnterprises(objects, nil).Routes()...)

@@ -2,11 +2,13 @@ package tenancy
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/opencitycode/citycode/host/internal/actor"
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/policy"
 )
 
 // AppRoutes declares the signed open-API endpoints about the calling app
@@ -63,4 +65,31 @@ func (s *Service) AppPlatform(ctx context.Context, appID string) (string, error)
 		return "", err
 	}
 	return a.PlatformID, nil
+}
+
+// AppResource answers an app's platform and region, for other services to
+// authorize actions on the app (binding code rules); ResourceNotFound when
+// there is no such app.
+func (s *Service) AppResource(ctx context.Context, appID string) (*policy.Resource, error) {
+	a, err := s.app(ctx, s.pool, appID)
+	if err != nil {
+		return nil, err
+	}
+	return a.resource(), nil
+}
+
+// PlatformExists reports whether a platform exists, for other services (the
+// applicable platform of a code rule).
+func (s *Service) PlatformExists(ctx context.Context, id string) (bool, error) {
+	var ok bool
+	if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM platforms WHERE id = $1)", id).Scan(&ok); err != nil {
+		return false, fmt.Errorf("tenancy: platform exists: %w", err)
+	}
+	return ok, nil
+}
+
+// UsableIndustry checks, for other services, that a non-empty industry code
+// names an enabled industry (InvalidParameter naming industryCode if not).
+func (s *Service) UsableIndustry(ctx context.Context, code string) error {
+	return s.usableIndustry(ctx, s.pool, code)
 }
