@@ -36,7 +36,7 @@ test: vet policy-test
 bench: build
 	$(GO) build -o bin/citycode-load ./host/cmd/citycode-load
 	@envs=$$(deploy/env.sh --redis) && eval "$$envs" && \
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/internal/auth/signature/ ./host/internal/policy/ ./host/internal/audit/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/internal/auth/signature/ ./host/internal/policy/ ./host/internal/audit/ ./host/internal/qr/ ./host/internal/events/ ./sdk/codeformat/
 	deploy/bench.sh
 
 demo: build

@@ -87,6 +87,7 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:sys", "dict", "字典管理", "/sys/dicts", crud...)...)
 	add(pageMenus("group:sys", "policy", "策略管理", "/sys/policies", [2]string{"update", "上传"})...)
 	add(pageMenus("group:sys", "key", "密钥管理", "/sys/keys", [2]string{"rotate", "轮换"})...)
+	add(pageMenus("group:sys", "qrjob", "图片任务", "/sys/qr-jobs")...)
 	return ms
 }
 

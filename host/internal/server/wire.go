@@ -22,6 +22,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/nonce"
 	"github.com/opencitycode/citycode/host/internal/persons"
 	"github.com/opencitycode/citycode/host/internal/policy"
+	"github.com/opencitycode/citycode/host/internal/qr"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
 )
 
@@ -111,6 +112,20 @@ func (s *Server) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	renderer, err := qr.NewRenderer("")
+	if err != nil {
+		return err
+	}
+	if renderer.FontPath() == "" {
+		s.log.Warn("no CJK font found: QR captions in Chinese cannot be drawn (install fonts-wqy-microhei)")
+	}
+	jobs, err := qr.NewJobs(qr.Config{Pool: s.pool, Authz: engine, Log: s.log, Clock: clock, Renderer: renderer})
+	if err != nil {
+		return err
+	}
+	// Workers run until Close, not until the start-up context ends.
+	jobs.Start(context.WithoutCancel(ctx))
+	s.closers = append(s.closers, jobs.Close)
 	objects, err := codeengine.NewObjects(rules, evw, s.publicBase())
 	if err != nil {
 		return err
@@ -156,6 +171,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(keys.Routes()...)
 	api.Mount(rules.Routes()...)
 	api.Mount(objects.Routes()...)
+	api.Mount(jobs.Routes()...)
 	api.Mount(codeengine.NewEnterprises(objects, nil).Routes()...)
 	api.Mount(codeengine.NewRelations(objects).Routes()...)
 	api.Mount(codes.Routes()...)
