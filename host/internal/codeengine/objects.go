@@ -346,7 +346,7 @@ func (o *Objects) Cancel(ctx context.Context, appID, platformID, code string) er
 }
 
 func (o *Objects) record(ctx context.Context, typ, result, appID, platformID string, c *ObjectCode, orgID string) error {
-	err := o.events.Write(ctx, events.Event{At: o.rules.cfg.Clock(), Type: typ, Result: result, PlatformID: platformID, AppID: appID,
+	err := o.events.Write(ctx, events.Event{At: o.rules.cfg.Clock(), Type: events.Type(typ), Result: events.Result(result), PlatformID: platformID, AppID: appID,
 		RuleID: c.CodeDefID, Kind: "object", SubjectID: "o" + strconv.FormatInt(c.Number, 10), CodeID: c.Token, OrgID: orgID, RegionCode: c.RegionCode})
 	if err != nil {
 		return fault.Wrap(err, fault.Unavailable, fault.CodeServiceUnavailable, "the usage record could not be written; try again")

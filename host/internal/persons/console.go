@@ -134,8 +134,8 @@ type RecordsIn struct {
 
 // RecordPage is a page of records.
 type RecordPage struct {
-	Total int64           `json:"total"`
-	Items []events.Record `json:"items"`
+	Total int64          `json:"total"`
+	Items []events.Event `json:"items"`
 }
 
 func (c *console) records(ctx context.Context, in *RecordsIn) (*RecordPage, error) {
@@ -159,11 +159,16 @@ func (c *console) records(ctx context.Context, in *RecordsIn) (*RecordPage, erro
 		size = 20
 	}
 	page := max(in.PageNo, 1)
-	items, total, err := c.ev.SubjectRecords(ctx, subjects, in.Types, from, to, (page-1)*size, size)
+	types := make([]events.Type, len(in.Types))
+	for i, t := range in.Types {
+		types[i] = events.Type(t)
+	}
+	p, err := c.ev.SubjectRecords(ctx, events.SubjectFilter{SubjectIDs: subjects, Types: types, From: from, To: to,
+		Offset: (page - 1) * size, Limit: size})
 	if err != nil {
 		return nil, err
 	}
-	return &RecordPage{Total: total, Items: items}, nil
+	return &RecordPage{Total: p.Total, Items: p.Items}, nil
 }
 
 // PersonIn names a holder.
@@ -171,14 +176,16 @@ type PersonIn struct {
 	PersonID int64 `path:"personId" json:"-"`
 }
 
-var cst = time.FixedZone("CST", 8*3600)
-
 func (c *console) summary(ctx context.Context, in *PersonIn) (*events.Summary, error) {
 	subjects, err := c.handles(ctx, in.PersonID)
 	if err != nil {
 		return nil, err
 	}
-	return c.ev.SubjectSummary(ctx, subjects, c.s.clock(), cst)
+	s, err := c.ev.SubjectSummary(ctx, subjects, c.s.clock())
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
 
 func upperNoSpace(s string) string {

@@ -132,7 +132,7 @@ type eventSink struct{ w *events.Writer }
 func (s eventSink) Record(ctx context.Context, evs ...codeapi.Event) error {
 	out := make([]events.Event, len(evs))
 	for i, e := range evs {
-		out[i] = events.Event{At: e.At, Type: e.Type, Result: e.Result, PlatformID: e.PlatformID, AppID: e.AppID,
+		out[i] = events.Event{At: e.At, Type: events.Type(e.Type), Result: events.Result(e.Result), PlatformID: e.PlatformID, AppID: e.AppID,
 			RuleID: e.RuleID, RuleVersion: e.RuleVersion, Kind: e.Kind, SubjectID: e.SubjectID, CodeID: e.CodeID,
 			OrgID: e.OrgID, Detail: e.Detail}
 	}
