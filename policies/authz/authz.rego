@@ -30,6 +30,7 @@ main_only_actions := {
 	"rule.create", "rule.update", "rule.delete", "rule.publish", "rule.push",
 	"rule.enable", "rule.disable", "rule.remove",
 	"key.rotate",
+	"plugin.install",
 }
 
 known_types := {"root", "platform_admin", "staff"}

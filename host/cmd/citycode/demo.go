@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/opencitycode/citycode/host/internal/actor"
 	"github.com/opencitycode/citycode/host/internal/codec"
 	"github.com/opencitycode/citycode/host/internal/codeengine"
+	"github.com/opencitycode/citycode/host/internal/config"
+	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
 )
@@ -26,6 +29,52 @@ type Demo struct {
 	// Rules are the demo's enabled code rules bound to the app, by family:
 	// their ids are the codeDefId of the open/show APIs.
 	Rules map[string]string `json:"rules"`
+	// ObjectCodes are active object codes (一物一码) of a demo object type:
+	// open their URLs in a browser to see the landing page.
+	ObjectCodes []string `json:"objectCodes"`
+}
+
+// demoObjectCodes activates three object codes of a demo object type and
+// answers their URLs.
+func demoObjectCodes(ctx context.Context, sc *storeConn, cfg *config.Config, rules *codeengine.Rules, appID, ruleID string) ([]string, error) {
+	evw, err := events.New(ctx, events.Config{Pool: sc.pool})
+	if err != nil {
+		return nil, err
+	}
+	defer evw.Close(context.WithoutCancel(ctx))
+	base := cfg.HTTP.PublicBaseURL
+	if base == "" {
+		base = "http://127.0.0.1" + cfg.HTTP.Addr
+		if !strings.HasPrefix(cfg.HTTP.Addr, ":") {
+			base = "http://" + cfg.HTTP.Addr
+		}
+	}
+	objects, err := codeengine.NewObjects(rules, evw, strings.TrimRight(base, "/"))
+	if err != nil {
+		return nil, err
+	}
+	typ, err := objects.CreateType(ctx, &codeengine.TypeIn{Name: "演示·公共设施 " + time.Now().Format("0102-150405"), Management: "local"})
+	if err != nil {
+		return nil, err
+	}
+	batch, err := objects.PreIssue(ctx, appID, tenancy.MainPlatformID, ruleID, typ.ID, "310000", 3)
+	if err != nil {
+		return nil, err
+	}
+	codes, err := objects.BatchCodes(ctx, tenancy.MainPlatformID, batch.BatchID, 0, 3)
+	if err != nil {
+		return nil, err
+	}
+	var urls []string
+	for i, c := range codes {
+		out, err := objects.Activate(ctx, appID, tenancy.MainPlatformID, c.Token, &codeengine.ActivateIn{
+			Attributes: map[string]any{"name": fmt.Sprintf("演示设施 %d 号", i+1)}, OwnerUnit: "演示单位"})
+		if err != nil {
+			return nil, err
+		}
+		urls = append(urls, out.URL)
+	}
+	return urls, nil
 }
 
 // demoCmd: citycode demo [--json] — registers a demo app on the main
@@ -117,12 +166,16 @@ func demoCmd(args []string, stdout io.Writer) error {
 	if _, err := rules.Bind(rctx, &codeengine.BindIn{AppID: app.AppID, RuleIDs: ids}); err != nil {
 		return err
 	}
+	if d.ObjectCodes, err = demoObjectCodes(rctx, sc, cfg, rules, app.AppID, d.Rules["object"]); err != nil {
+		return err
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(d)
 	}
-	fmt.Fprintf(stdout, "cityCodeAppId: %s\nappSecret:     %s\ndataKey:       %s\nrules:         identity %s, health %s, payment %s, object %s\nSM2 private key:\n%s",
-		d.CityCodeAppID, d.AppSecret, d.DataKey, d.Rules["identity"], d.Rules["health"], d.Rules["payment"], d.Rules["object"], d.SM2PrivateKey)
+	fmt.Fprintf(stdout, "cityCodeAppId: %s\nappSecret:     %s\ndataKey:       %s\nrules:         identity %s, health %s, payment %s, object %s\nobject codes:  %s\nSM2 private key:\n%s",
+		d.CityCodeAppID, d.AppSecret, d.DataKey, d.Rules["identity"], d.Rules["health"], d.Rules["payment"], d.Rules["object"],
+		strings.Join(d.ObjectCodes, " "), d.SM2PrivateKey)
 	return nil
 }

@@ -6,6 +6,7 @@
 //	citycode policy test [dir]  run the Rego tests of the policy bundle, with coverage
 //	citycode keys sm2           generate an SM2 key pair (for apps signing with SM2)
 //	citycode demo [--json]      register a demo app and print its credentials
+//	citycode plugin ...         scaffold, build, test, install, activate, enable, bind plugins
 //	citycode version
 //
 // Every subcommand takes --config FILE and the configuration flags; see
@@ -55,6 +56,7 @@ commands:
   policy test [dir]  run the Rego tests of the policy bundle with coverage
   keys sm2           generate an SM2 key pair
   demo [--json]      register a demo app and print its credentials
+  plugin ...         scaffold, build, install, enable and bind plugins (citycode plugin help)
   version            print the version
 `
 
@@ -77,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return keysCmd(rest, stdout)
 	case "demo":
 		return demoCmd(rest, stdout)
+	case "plugin":
+		return pluginCmd(rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "citycode", server.Version)
 		return nil
@@ -129,6 +133,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 }
 
 func openStore(args []string) (*config.Config, func(), *storeConn, error) {
+	return openStoreFor(args, 30*time.Second)
+}
+
+// openStoreFor is openStore with a deadline for the whole command.
+func openStoreFor(args []string, timeout time.Duration) (*config.Config, func(), *storeConn, error) {
 	cfg, _, err := loadConfig("store", args)
 	if err != nil {
 		return nil, nil, nil, err
@@ -136,7 +145,7 @@ func openStore(args []string) (*config.Config, func(), *storeConn, error) {
 	if cfg.Database.URL == "" {
 		return nil, nil, nil, errors.New("no database configured (DATABASE_URL)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	pool, err := store.Open(ctx, cfg.Database.URL, 4)
 	if err != nil {
 		cancel()

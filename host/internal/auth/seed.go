@@ -74,6 +74,11 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:engine", "objtype", "物品类型管理", "/engine/object-types", crud...)...)
 	add(pageMenus("group:engine", "enterprise", "一企一码管理", "/engine/enterprises", [2]string{"update", "登记"})...)
 
+	add(group("group:plugins", "", "插件与落地页", "/plugins", "appstore-add"))
+	add(pageMenus("group:plugins", "plugin", "插件管理", "/plugins/list",
+		verbs([][2]string{{"install", "安装"}, {"enable", "启用"}, {"disable", "停用"}, {"update", "配置"}})...)...)
+	add(pageMenus("group:plugins", "landing", "落地页管理", "/plugins/landing", verbs(crud, [][2]string{{"review", "审核"}})...)...)
+
 	add(group("group:users", "", "用户服务", "/users", "user"))
 	add(pageMenus("group:users", "person", "用户信息管理", "/users/persons")...)
 
@@ -88,6 +93,8 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:sys", "policy", "策略管理", "/sys/policies", [2]string{"update", "上传"})...)
 	add(pageMenus("group:sys", "key", "密钥管理", "/sys/keys", [2]string{"rotate", "轮换"})...)
 	add(pageMenus("group:sys", "qrjob", "图片任务", "/sys/qr-jobs")...)
+	add(pageMenus("group:engine", "objcode", "一物一码管理", "/engine/object-codes",
+		[2]string{"review", "审核"}, [2]string{"export", "导出"})...)
 	return ms
 }
 

@@ -1,14 +1,16 @@
 package codeengine
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,11 +22,18 @@ import (
 // MaxBatch is the largest pre-issue batch.
 const MaxBatch = 1_000_000
 
-// Objects serves static object codes (一物一码).
+// Objects serves static object codes (一物一码): pre-issue, entry,
+// activation, review, verification, look-ups, cancellation, exports. It is
+// safe for concurrent use; Start runs its background sweep of reviews
+// until Close.
 type Objects struct {
 	rules      *Rules
 	events     *events.Writer
 	publicBase string
+
+	sweepMu sync.Mutex
+	stop    context.CancelFunc // of the running sweep; nil when none
+	done    chan struct{}
 }
 
 // NewObjects returns the object-code service; publicBase is the URL prefix
@@ -59,7 +68,9 @@ func ValidNumber(n int64) bool {
 	return n >= 100000000 && n <= 999999999 && CheckDigit(n/10) == n%10
 }
 
-var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+const tokenAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
+
+var tokenEncoding = base32.NewEncoding(tokenAlphabet).WithPadding(base32.NoPadding)
 
 // Batch is a pre-issued batch of empty codes.
 type Batch struct {
@@ -74,6 +85,9 @@ type Batch struct {
 func (o *Objects) PreIssue(ctx context.Context, appID, platformID, codeDefID, typeID, region string, count int) (*Batch, error) {
 	if count < 1 || count > MaxBatch {
 		return nil, fault.Invalidf("count must be between 1 and %d", MaxBatch)
+	}
+	if err := storable("codeDefId", codeDefID, "typeId", typeID, "regionCode", region); err != nil {
+		return nil, err
 	}
 	r, err := o.rules.Resolve(ctx, appID, codeDefID)
 	if err != nil {
@@ -140,19 +154,37 @@ func (o *Objects) PreIssue(ctx context.Context, appID, platformID, codeDefID, ty
 	return b, nil
 }
 
+// Object code states. A code is pre-issued empty (or entered with its
+// information); filling it makes it active, or pending_review when its type
+// requires review; a reviewer approves it (active) or rejects it
+// (rejected, its data kept for the submitter to correct); cancelled is
+// final.
+const (
+	statusEmpty         = "empty"
+	statusPendingReview = "pending_review"
+	statusRejected      = "rejected"
+	statusActive        = "active"
+	statusCancelled     = "cancelled"
+)
+
+// liveStatuses hold their industry code (SQL list).
+const liveStatuses = `('pending_review', 'active')`
+
 // ObjectCode is one object code as its holder app sees it.
 type ObjectCode struct {
-	URL        string          `json:"url" doc:"what the QR code holds: {publicBase}/c/{token}"`
-	Token      string          `json:"token"`
-	Number     int64           `json:"number" doc:"统一编号: 9 digits, the last a check digit"`
-	Status     string          `json:"status" doc:"empty | active | cancelled"`
-	TypeID     string          `json:"typeId,omitempty"`
-	TypeName   string          `json:"typeName,omitempty"`
-	RegionCode string          `json:"regionCode,omitempty"`
-	OwnerUnit  string          `json:"ownerUnit,omitempty"`
-	Attributes json.RawMessage `json:"attributes,omitempty"`
-	BatchID    string          `json:"batchId"`
-	CodeDefID  string          `json:"codeDefId"`
+	URL          string          `json:"url,omitempty" doc:"what the QR code holds: {publicBase}/c/{token}; only for the owning platform when looked up by number"`
+	Token        string          `json:"token,omitempty"`
+	Number       int64           `json:"number" doc:"统一编号: 9 digits, the last a check digit"`
+	Status       string          `json:"status" doc:"empty | pending_review | rejected | active | cancelled"`
+	TypeID       string          `json:"typeId,omitempty"`
+	TypeName     string          `json:"typeName,omitempty"`
+	RegionCode   string          `json:"regionCode,omitempty"`
+	OwnerUnit    string          `json:"ownerUnit,omitempty"`
+	Attributes   json.RawMessage `json:"attributes,omitempty"`
+	IndustryCode string          `json:"industryCode,omitempty" doc:"行业管理编码: the attribute the object type names"`
+	ReviewReason string          `json:"reviewReason,omitempty" doc:"why a rejected code was rejected"`
+	BatchID      string          `json:"batchId,omitempty"`
+	CodeDefID    string          `json:"codeDefId"`
 }
 
 func (o *Objects) url(token string) string { return o.publicBase + "/c/" + token }
@@ -161,6 +193,9 @@ func (o *Objects) url(token string) string { return o.publicBase + "/c/" + token
 func (o *Objects) BatchCodes(ctx context.Context, platformID, batchID string, offset, limit int) ([]ObjectCode, error) {
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
+	}
+	if err := storable("batchId", batchID); err != nil {
+		return nil, err
 	}
 	var owner string
 	err := o.rules.cfg.Pool.QueryRow(ctx, `SELECT platform_id FROM object_batches WHERE id = $1`, batchID).Scan(&owner)
@@ -189,31 +224,56 @@ func (o *Objects) BatchCodes(ctx context.Context, platformID, batchID string, of
 }
 
 // lookupKey turns what a scanner or a caller has — the URL, the token or
-// the unified number — into a WHERE condition.
-func (o *Objects) lookupKey(code string) (string, any, error) {
+// the unified number — into a WHERE condition; byNumber tells which.
+func (o *Objects) lookupKey(code string) (cond string, arg any, byNumber bool, err error) {
 	code = strings.TrimSpace(code)
 	if i := strings.LastIndex(code, "/c/"); i >= 0 {
 		code = code[i+3:]
 	}
 	if n, err := strconv.ParseInt(code, 10, 64); err == nil {
 		if !ValidNumber(n) {
-			return "", nil, fault.Invalidf("%s is not a valid unified number (check digit)", code)
+			return "", nil, false, fault.Invalidf("%s is not a valid unified number (9 digits, the last a check digit)", code)
 		}
-		return "c.number = $1", n, nil
+		return "c.number = $1", n, true, nil
 	}
-	if len(code) != 24 {
-		return "", nil, fault.E(fault.Invalid, fault.CodeCodeTampered, "not an object code of this platform")
+	if len(code) != 24 || strings.Trim(code, tokenAlphabet) != "" {
+		return "", nil, false, fault.E(fault.Invalid, fault.CodeCodeTampered, "not an object code of this platform")
 	}
-	return "c.token = $1", code, nil
+	return "c.token = $1", code, false, nil
+}
+
+// codeCols are an ObjectCode's columns (plus its platform) over
+// object_codes c LEFT JOIN object_types t. A rejected code carries the
+// reason of its last rejection.
+const codeCols = `c.token, c.number, c.status, coalesce(c.type_id, ''), coalesce(t.name, ''), c.region_code, c.owner_unit,
+	c.attributes, coalesce(c.industry_code, ''),
+	CASE WHEN c.status = 'rejected' THEN coalesce((SELECT r.reason FROM object_code_reviews r
+		WHERE r.token = c.token AND r.result = 'rejected' ORDER BY r.id DESC LIMIT 1), '') ELSE '' END,
+	c.batch_id, c.rule_id, c.platform_id`
+
+func (o *Objects) scanCode(row pgx.Row, c *ObjectCode, platform *string, more ...any) error {
+	dest := append([]any{&c.Token, &c.Number, &c.Status, &c.TypeID, &c.TypeName, &c.RegionCode, &c.OwnerUnit, &c.Attributes,
+		&c.IndustryCode, &c.ReviewReason, &c.BatchID, &c.CodeDefID, platform}, more...)
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	c.URL = o.url(c.Token)
+	return nil
 }
 
 func (o *Objects) load(ctx context.Context, q pgx.Tx, code string, lock bool) (*ObjectCode, string, error) {
-	cond, arg, err := o.lookupKey(code)
+	c, platform, _, err := o.find(ctx, q, code, lock)
+	return c, platform, err
+}
+
+// find loads a code by URL, token or unified number, answering also
+// whether it was named by number.
+func (o *Objects) find(ctx context.Context, q pgx.Tx, code string, lock bool) (*ObjectCode, string, bool, error) {
+	cond, arg, byNumber, err := o.lookupKey(code)
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
-	sql := `SELECT c.token, c.number, c.status, coalesce(c.type_id, ''), coalesce(t.name, ''), c.region_code, c.owner_unit,
-		c.attributes, c.batch_id, c.rule_id, c.platform_id FROM object_codes c LEFT JOIN object_types t ON t.id = c.type_id WHERE ` + cond
+	sql := `SELECT ` + codeCols + ` FROM object_codes c LEFT JOIN object_types t ON t.id = c.type_id WHERE ` + cond
 	if lock {
 		sql += " FOR UPDATE OF c"
 	}
@@ -225,15 +285,26 @@ func (o *Objects) load(ctx context.Context, q pgx.Tx, code string, lock bool) (*
 	}
 	c := &ObjectCode{}
 	var platform string
-	err = row.Scan(&c.Token, &c.Number, &c.Status, &c.TypeID, &c.TypeName, &c.RegionCode, &c.OwnerUnit, &c.Attributes, &c.BatchID, &c.CodeDefID, &platform)
+	err = o.scanCode(row, c, &platform)
 	if store.NoRows(err) {
-		return nil, "", fault.NotFoundf("no object code %s", code)
+		return nil, "", false, fault.NotFoundf("no object code %s", code)
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, fmt.Errorf("codeengine: object code: %w", err)
 	}
-	c.URL = o.url(c.Token)
-	return c, platform, nil
+	return c, platform, byNumber, nil
+}
+
+// forCaller hides what lets a caller print a copy of another platform's
+// code — its URL token and batch — when the caller named it by number:
+// numbers are sequential, and answering their tokens to anyone would make
+// the unguessable URLs enumerable. Whoever scanned the code has the URL
+// already.
+func forCaller(c *ObjectCode, owner, callerPlatform string, byNumber bool) *ObjectCode {
+	if byNumber && owner != callerPlatform {
+		c.URL, c.Token, c.BatchID = "", "", ""
+	}
+	return c
 }
 
 // ActivateIn fills an empty code with its object's attributes.
@@ -241,54 +312,95 @@ type ActivateIn struct {
 	Attributes map[string]any `json:"attributes"`
 	RegionCode string         `json:"regionCode" validate:"max=32"`
 	OwnerUnit  string         `json:"ownerUnit" validate:"max=128" doc:"权属单位"`
-	TypeID     string         `json:"typeId" validate:"max=32" doc:"object type, when the batch had none"`
+	TypeID     string         `json:"typeId" validate:"max=32" doc:"object type, when the batch had none; must match the batch's when it had one"`
 }
 
-// Activate turns an empty code of the app's platform into an active one,
-// checking the object type's required attributes.
+// maxAttributeBytes bounds an object's attributes as stored.
+const maxAttributeBytes = 32 << 10
+
+func marshalAttributes(attrs map[string]any) ([]byte, error) {
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		return nil, fault.Invalidf("parameter %q must be a JSON object", "attributes")
+	}
+	if len(b) > maxAttributeBytes {
+		return nil, fault.Invalidf("parameter %q exceeds %d bytes", "attributes", maxAttributeBytes)
+	}
+	return b, storableJSON("attributes", b)
+}
+
+// Activate turns an empty (or rejected) code of the app's platform into an
+// active one — or a pending_review one when its object type requires
+// review — checking the type's required attributes and, when the type
+// requires it, that no other live code of the type has the same industry
+// code.
 func (o *Objects) Activate(ctx context.Context, appID, platformID, code string, in *ActivateIn) (*ObjectCode, error) {
+	if err := storable("typeId", in.TypeID, "regionCode", in.RegionCode, "ownerUnit", in.OwnerUnit); err != nil {
+		return nil, err
+	}
 	var out *ObjectCode
 	err := store.Tx(ctx, o.rules.cfg.Pool, func(tx pgx.Tx) error {
-		c, owner, err := o.load(ctx, tx, code, true)
+		// The type is locked before the code (see lockType), so the code is
+		// read once unlocked to learn its type.
+		c, owner, err := o.load(ctx, tx, code, false)
 		if err != nil {
 			return err
 		}
 		if owner != platformID {
 			return fault.Deniedf("object code %d belongs to another platform", c.Number)
 		}
-		if c.Status != "empty" {
-			return fault.Conflictf(fault.CodeFailedOperation, "object code %d is %s, not empty", c.Number, c.Status)
-		}
 		typeID := c.TypeID
-		if typeID == "" {
-			typeID = in.TypeID
-		}
-		if typeID == "" {
+		switch {
+		case typeID == "" && in.TypeID == "":
 			return fault.Missing("typeId")
+		case typeID == "":
+			typeID = in.TypeID
+		case in.TypeID != "" && in.TypeID != typeID:
+			return fault.Invalidf("parameter %q: object code %d is of type %s, not %s", "typeId", c.Number, typeID, in.TypeID)
 		}
-		var required []Field
-		var raw []byte
-		err = tx.QueryRow(ctx, `SELECT required_fields FROM object_types WHERE id = $1`, typeID).Scan(&raw)
-		if store.NoRows(err) {
-			return fault.Invalidf("object type %s does not exist", typeID)
-		}
+		typ, err := lockType(ctx, tx, typeID)
 		if err != nil {
 			return err
 		}
-		_ = json.Unmarshal(raw, &required)
-		check := Resolved{Collection: required}
-		if err := check.CheckCollection(in.Attributes); err != nil {
+		if c, _, err = o.load(ctx, tx, c.Token, true); err != nil {
 			return err
 		}
-		attrs, _ := json.Marshal(in.Attributes)
+		if c.Status != statusEmpty && c.Status != statusRejected {
+			return fault.Conflictf(fault.CodeFailedOperation, "object code %d is %s, not empty", c.Number, c.Status)
+		}
+		if c.TypeID != "" && c.TypeID != typeID {
+			return fault.Conflictf(fault.CodeFailedOperation, "object code %d was given type %s meanwhile", c.Number, c.TypeID)
+		}
+		if err := typ.check(in.Attributes); err != nil {
+			return err
+		}
+		attrs, err := marshalAttributes(in.Attributes)
+		if err != nil {
+			return err
+		}
 		region := in.RegionCode
 		if region == "" {
 			region = c.RegionCode
 		}
-		_, err = tx.Exec(ctx, `UPDATE object_codes SET status = 'active', type_id = $2, attributes = $3, region_code = $4, owner_unit = $5,
-			activated_at = $6, activated_by = $7 WHERE token = $1`, c.Token, typeID, attrs, region, in.OwnerUnit, o.rules.cfg.Clock(), "app:"+appID)
+		status := statusActive
+		if typ.Review {
+			status = statusPendingReview
+		}
+		now := o.rules.now()
+		err = o.writeAttributes(ctx, tx, typ, c.Token, in.Attributes, `UPDATE object_codes SET status = $2, type_id = $3, attributes = $4,
+			region_code = $5, owner_unit = $6, activated_at = $7, activated_by = $8 WHERE token = $1`,
+			c.Token, status, typeID, attrs, region, in.OwnerUnit, now, "app:"+appID)
 		if err != nil {
 			return err
+		}
+		if typ.Review {
+			if err := o.submit(ctx, tx, submission{token: c.Token, number: c.Number, platformID: owner, typeID: typeID, region: region,
+				action: "activate", attrs: attrs, ownerUnit: in.OwnerUnit, by: "app:" + appID, at: now}); err != nil {
+				return err
+			}
 		}
 		out, _, err = o.load(ctx, tx, c.Token, false)
 		return err
@@ -299,28 +411,74 @@ func (o *Objects) Activate(ctx context.Context, appID, platformID, code string, 
 	return out, o.record(ctx, "activate", "success", appID, platformID, out, "")
 }
 
+// writeAttributes runs an UPDATE writing a code's attributes in a
+// savepoint: when the industry-code index refuses it, the transaction
+// stays usable to name the code that holds the industry code.
+func (o *Objects) writeAttributes(ctx context.Context, tx pgx.Tx, typ *objectType, token string, attrs map[string]any, sql string, args ...any) error {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := sp.Exec(ctx, sql, args...); err != nil {
+		_ = sp.Rollback(ctx)
+		if store.IsUniqueViolation(err, industryIndex) {
+			return industryClash(ctx, tx, typ, typ.industryCode(attrs), token)
+		}
+		return err
+	}
+	return sp.Commit(ctx)
+}
+
+// industryClash answers the FailedOperation of a second live code with an
+// industry code, naming the code that holds it.
+func industryClash(ctx context.Context, q queryer, typ *objectType, code, token string) error {
+	var holder int64
+	err := q.QueryRow(ctx, `SELECT number FROM object_codes WHERE type_id = $1 AND industry_code = $2 AND industry_unique
+		AND status IN `+liveStatuses+` AND token <> $3 LIMIT 1`, typ.ID, code, token).Scan(&holder)
+	if err != nil && !store.NoRows(err) {
+		return fmt.Errorf("codeengine: industry code holder: %w", err)
+	}
+	if holder == 0 {
+		return fault.Conflictf(fault.CodeFailedOperation, "industry code %q (%s) is already used by another live object code of type %s", code, typ.IndustryField, typ.ID)
+	}
+	return fault.Conflictf(fault.CodeFailedOperation, "industry code %q (%s) is already used by object code %d of type %s", code, typ.IndustryField, holder, typ.ID)
+}
+
 // Verify answers what a scanned object code is. A cancelled code answers
-// FailedOperation.CodeRevoked and an empty one FailedOperation.CodeNotActive.
-func (o *Objects) Verify(ctx context.Context, appID, code, orgID string) (*ObjectCode, error) {
-	c, platform, err := o.load(ctx, nil, code, false)
+// FailedOperation.CodeRevoked; an empty, pending-review or rejected one
+// FailedOperation.CodeNotActive, saying which.
+func (o *Objects) Verify(ctx context.Context, appID, callerPlatform, code, orgID string) (*ObjectCode, error) {
+	if err := storable("acceptOrgId", orgID); err != nil {
+		return nil, err
+	}
+	c, platform, byNumber, err := o.find(ctx, nil, code, false)
 	if err != nil {
 		return nil, err
 	}
+	var refusal error
 	switch c.Status {
-	case "cancelled":
+	case statusCancelled:
+		refusal = fault.Conflictf(fault.CodeCodeRevoked, "object code %d was cancelled (注销)", c.Number)
+	case statusEmpty:
+		refusal = fault.Conflictf(fault.CodeCodeNotActive, "object code %d is not activated yet", c.Number)
+	case statusPendingReview:
+		refusal = fault.Conflictf(fault.CodeCodeNotActive, "object code %d awaits review by the competent department of its object type (待审核) and is not active yet", c.Number)
+	case statusRejected:
+		refusal = fault.Conflictf(fault.CodeCodeNotActive, "object code %d was rejected in review (%s) and is not active", c.Number, c.ReviewReason)
+	}
+	if refusal != nil {
 		o.record(ctx, "verify", "failure", appID, platform, c, orgID)
-		return nil, fault.Conflictf(fault.CodeCodeRevoked, "object code %d was cancelled (注销)", c.Number)
-	case "empty":
-		o.record(ctx, "verify", "failure", appID, platform, c, orgID)
-		return nil, fault.Conflictf(fault.CodeCodeNotActive, "object code %d is not activated yet", c.Number)
+		return nil, refusal
 	}
 	if err := o.record(ctx, "verify", "success", appID, platform, c, orgID); err != nil {
 		return nil, err
 	}
-	return c, nil
+	return forCaller(c, platform, callerPlatform, byNumber), nil
 }
 
-// Cancel cancels (注销) an active or empty code of the app's platform.
+// Cancel cancels (注销) a code of the app's platform that is not cancelled
+// yet. A submission waiting for review is withdrawn; the code's industry
+// code is free again.
 func (o *Objects) Cancel(ctx context.Context, appID, platformID, code string) error {
 	var c *ObjectCode
 	err := store.Tx(ctx, o.rules.cfg.Pool, func(tx pgx.Tx) error {
@@ -333,10 +491,15 @@ func (o *Objects) Cancel(ctx context.Context, appID, platformID, code string) er
 		if owner != platformID {
 			return fault.Deniedf("object code %d belongs to another platform", c.Number)
 		}
-		if c.Status == "cancelled" {
+		if c.Status == statusCancelled {
 			return fault.Conflictf(fault.CodeFailedOperation, "object code %d is already cancelled", c.Number)
 		}
-		_, err = tx.Exec(ctx, `UPDATE object_codes SET status = 'cancelled', cancelled_at = $2 WHERE token = $1`, c.Token, o.rules.cfg.Clock())
+		now := o.rules.now()
+		if _, err := tx.Exec(ctx, `UPDATE object_codes SET status = 'cancelled', cancelled_at = $2 WHERE token = $1`, c.Token, now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE object_code_reviews SET result = 'withdrawn', reviewer = 'system', reviewed_at = $2,
+			reason = 'the code was cancelled' WHERE token = $1 AND result = 'pending'`, c.Token, now)
 		return err
 	})
 	if err != nil {
@@ -354,40 +517,24 @@ func (o *Objects) record(ctx context.Context, typ, result, appID, platformID str
 	return nil
 }
 
-// TypeIn creates an object type.
-type TypeIn struct {
-	Name           string  `json:"name" validate:"required,max=64"`
-	ParentID       string  `json:"parentId" validate:"max=32"`
-	Management     string  `json:"management" validate:"omitempty,oneof=city local" doc:"city-wide (市级统管) or local (属地)"`
-	RequiredFields []Field `json:"requiredFields" validate:"max=50,dive" doc:"attributes activation must fill"`
-	AutoActivate   bool    `json:"autoActivate"`
-}
-
-// ObjectType is an object type.
-type ObjectType struct {
-	ID string `json:"id"`
-	TypeIn
-	CreatedAt time.Time `json:"createdAt"`
-}
-
-// CreateType creates an object type.
-func (o *Objects) CreateType(ctx context.Context, in *TypeIn) (*ObjectType, error) {
-	if in.Management == "" {
-		in.Management = "local"
-	}
-	fields, _ := json.Marshal(orEmpty(in.RequiredFields))
-	t := &ObjectType{TypeIn: *in, CreatedAt: o.rules.cfg.Clock()}
-	var parent any
-	if in.ParentID != "" {
-		parent = in.ParentID
-	}
-	err := o.rules.cfg.Pool.QueryRow(ctx, `INSERT INTO object_types (id, name, parent_id, management, required_fields, auto_activate, created_at)
-		VALUES ('T' || lpad(nextval('object_type_seq')::text, 4, '0'), $1, $2, $3, $4, $5, $6) RETURNING id`,
-		in.Name, parent, in.Management, fields, in.AutoActivate, t.CreatedAt).Scan(&t.ID)
-	if store.IsForeignKeyViolation(err) {
-		return nil, fault.Invalidf("parent type %s does not exist", in.ParentID)
-	}
-	return t, err
-}
-
 func parseNumber(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+// storable refuses text PostgreSQL cannot store — the NUL character — in
+// name/value pairs, naming the parameter: such input is the client's
+// mistake, not a database failure.
+func storable(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.IndexByte(pairs[i+1], 0) >= 0 {
+			return fault.Invalidf("parameter %q must not contain NUL characters", pairs[i])
+		}
+	}
+	return nil
+}
+
+// storableJSON is storable for a JSON document (jsonb refuses \u0000).
+func storableJSON(param string, doc []byte) error {
+	if bytes.Contains(doc, []byte(`\u0000`)) {
+		return fault.Invalidf("parameter %q must not contain NUL characters", param)
+	}
+	return nil
+}

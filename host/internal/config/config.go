@@ -32,7 +32,20 @@ type Config struct {
 	Security Security `koanf:"security"`
 	Policy   Policy   `koanf:"policy"`
 	Auth     Auth     `koanf:"auth"`
+	Plugins  Plugins  `koanf:"plugins"`
 	Log      Log      `koanf:"log"`
+}
+
+// Plugins configures the plugin host.
+type Plugins struct {
+	// Dir is a node-local directory for the WASM compilation cache and the
+	// unpacked native plugin executables.
+	Dir string `koanf:"dir"`
+	// CallTimeout bounds one plugin call (a landing page, an action).
+	CallTimeout time.Duration `koanf:"call_timeout"`
+	// Reload is how often a node looks for plugin versions activated on
+	// another node.
+	Reload time.Duration `koanf:"reload"`
 }
 
 // HTTP configures the listener.
@@ -122,9 +135,10 @@ func Default() Config {
 			SignatureWindow:   300 * time.Second,
 			NonceTTL:          600 * time.Second,
 		},
-		Policy: Policy{PollInterval: 2 * time.Second},
-		Auth:   Auth{SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, MaxFailures: 5, LockFor: 15 * time.Minute},
-		Log:    Log{Level: "info", Format: "json"},
+		Policy:  Policy{PollInterval: 2 * time.Second},
+		Auth:    Auth{SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour, MaxFailures: 5, LockFor: 15 * time.Minute},
+		Plugins: Plugins{Dir: ".data/plugins", CallTimeout: 5 * time.Second, Reload: 2 * time.Second},
+		Log:     Log{Level: "info", Format: "json"},
 	}
 }
 
@@ -201,7 +215,7 @@ func Load(fs *pflag.FlagSet, environ []string) (Config, error) {
 
 func knownSection(s string) bool {
 	switch s {
-	case "http", "database", "redis", "security", "policy", "auth", "log":
+	case "http", "database", "redis", "security", "policy", "auth", "plugins", "log":
 		return true
 	}
 	return false
@@ -272,6 +286,9 @@ func defaultsMap() map[string]any {
 		"auth.session_max":             d.Auth.SessionMax.String(),
 		"auth.max_failures":            d.Auth.MaxFailures,
 		"auth.lock_for":                d.Auth.LockFor.String(),
+		"plugins.dir":                  d.Plugins.Dir,
+		"plugins.call_timeout":         d.Plugins.CallTimeout.String(),
+		"plugins.reload":               d.Plugins.Reload.String(),
 		"log.level":                    d.Log.Level,
 		"log.format":                   d.Log.Format,
 	}

@@ -266,7 +266,11 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 		var act *actor.Actor
 
 		out, err := func() (any, error) {
-			body, err := readBody(req, a.cfg.MaxBodyBytes)
+			limit := a.cfg.MaxBodyBytes
+			if r.MaxBodyBytes > 0 {
+				limit = r.MaxBodyBytes
+			}
+			body, err := readBody(req, limit)
 			if err != nil {
 				return nil, err
 			}

@@ -63,6 +63,9 @@ type Route struct {
 	// Lenient accepts unknown JSON fields instead of refusing them; for the
 	// manual's app API, whose clients send extra fields.
 	Lenient bool
+	// MaxBodyBytes, when set, replaces the API's body size limit for this
+	// route (uploads of plugin packages).
+	MaxBodyBytes int64
 
 	in, out reflect.Type
 	invoke  func(ctx context.Context, in any) (any, error)
@@ -93,6 +96,9 @@ func Handle[In, Out any](method, path string, fn func(ctx context.Context, in *I
 		},
 	}
 }
+
+// MaxBody sets the route's own body size limit.
+func (r *Route) MaxBody(n int64) *Route { r.MaxBodyBytes = n; return r }
 
 // Doc sets the summary and description shown in the API documentation.
 func (r *Route) Doc(summary, description string) *Route {

@@ -30,7 +30,7 @@ func userExtOf(name, certNo, mobile string) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func signedClient(t *testing.T, h *host, app createdApp) *client.Client {
+func signedClient(t testing.TB, h *host, app createdApp) *client.Client {
 	t.Helper()
 	secret, err := hex.DecodeString(app.AppSecret)
 	if err != nil {

@@ -27,7 +27,7 @@ const captchaAnswer = "24680"
 // host is one running platform node over real PostgreSQL (and Redis when
 // asked), served by httptest on a real socket.
 type host struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *server.Server
 	http    *httptest.Server
 	URL     string
@@ -44,7 +44,7 @@ type hostOpts struct {
 	clock    func() time.Time
 }
 
-func newHost(t *testing.T, o hostOpts) *host {
+func newHost(t testing.TB, o hostOpts) *host {
 	t.Helper()
 	if o.dbURL == "" {
 		_, o.dbURL = storetest.NewWithURL(t)
@@ -58,6 +58,8 @@ func newHost(t *testing.T, o hostOpts) *host {
 	cfg.Security.MasterKeyFile = o.keyFile
 	cfg.Policy.Dir = o.policies
 	cfg.Auth.MaxFailures = 5
+	cfg.Plugins.Dir = filepath.Join(t.TempDir(), "plugins")
+	cfg.Plugins.Reload = 200 * time.Millisecond
 	if o.redis {
 		cfg.Redis.URL = os.Getenv("REDIS_URL")
 		if cfg.Redis.URL == "" {
@@ -100,7 +102,7 @@ type answer struct {
 	Raw    []byte
 }
 
-func (a answer) decode(t *testing.T, v any) {
+func (a answer) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(a.Data, v); err != nil {
 		t.Fatalf("decode %s: %v", a.Data, err)

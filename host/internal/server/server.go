@@ -26,6 +26,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/audit"
 	"github.com/opencitycode/citycode/host/internal/config"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/pluginhost"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/store"
 )
@@ -42,6 +43,7 @@ type Server struct {
 	redis   *redis.Client
 	policy  *policy.Engine
 	audit   *audit.Logger
+	plugins *pluginhost.Service
 	api     *httpapi.API
 	ready   atomic.Bool
 	closers []func(context.Context) error

@@ -130,6 +130,10 @@ func (s *Server) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Object codes waiting 72 hours for review are approved by every node's
+	// sweep (SKIP LOCKED keeps them from approving a code twice).
+	objects.Start(context.WithoutCancel(ctx), time.Minute)
+	s.closers = append(s.closers, objects.Close)
 	codes, err := codeapi.New(codeapi.Config{Pool: s.pool, Rules: ruleSource{rules}, Codes: codeSigner{keys: keys},
 		Persons: people, Sealer: sealer, Events: eventSink{evw}, Log: s.log, Clock: clock})
 	if err != nil {
@@ -178,6 +182,9 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(codes.ScanRoutes()...)
 	api.Mount(codes.HolderRoutes()...)
 	api.Mount(codeapi.NewPayments(s.pool, people, clock).Routes()...)
+	if err := s.wirePlugins(ctx, api, engine, trail, evw, objects, sealer, clock); err != nil {
+		return err
+	}
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
 	api.ServeOpenAPI()

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencitycode/citycode/host/internal/codec"
+	"github.com/opencitycode/citycode/host/internal/store/storetest"
+)
+
+// TestPluginScaffoldJourney is a vendor's first hour, for both runtimes:
+// scaffold a plugin, test it, install it into a running host, enable and
+// bind it, and scan a code to see its landing page — with the host picking
+// the plugin up without a restart.
+func TestPluginScaffoldJourney(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds plugins and starts a host process")
+	}
+	_, dbURL := storetest.NewWithURL(t)
+	key := hex.EncodeToString(codec.Random(16))
+	pluginsDir := filepath.Join(t.TempDir(), "plugins")
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("CITYCODE_SECURITY_MASTER_KEY", key)
+	t.Setenv("CITYCODE_PLUGINS_DIR", pluginsDir)
+
+	bin := filepath.Join(t.TempDir(), "citycode")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	node, _ := startNode(t, bin, append(os.Environ(), "CITYCODE_LOG_LEVEL=warn", "CITYCODE_PLUGINS_RELOAD=200ms",
+		"CITYCODE_PLUGINS_DIR="+filepath.Join(t.TempDir(), "node-plugins")))
+	// The demo's object codes hold the public base of the configuration;
+	// the test scans them on the node it started.
+	out, err := runCLI(t, "demo", "--json")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var d Demo
+	if err := json.Unmarshal([]byte(out), &d); err != nil || len(d.ObjectCodes) != 3 {
+		t.Fatalf("demo: %v %s", err, out)
+	}
+	token := func(u string) string { return u[strings.LastIndex(u, "/c/")+3:] }
+
+	_, file, _, _ := runtime.Caller(0)
+	repo := filepath.Join(filepath.Dir(file), "..", "..", "..")
+	for i, rt := range []string{"wasm", "native"} {
+		t.Run(rt, func(t *testing.T) {
+			name := "street-" + rt
+			dir := filepath.Join(t.TempDir(), name)
+			if out, err := runCLI(t, "plugin", "new", name, "--runtime", rt, "--dir", dir, "--sdk", repo); err != nil {
+				t.Fatalf("new: %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, "plugin", "test", dir); err != nil {
+				t.Fatalf("test: %v\n%s", err, out)
+			}
+			for _, args := range [][]string{
+				{"plugin", "install", dir},
+				{"plugin", "enable", name},
+				{"plugin", "bind", name, "--code", token(d.ObjectCodes[i])},
+			} {
+				if out, err := runCLI(t, args...); err != nil {
+					t.Fatalf("%v: %v\n%s", args, err, out)
+				}
+			}
+			if out, _ := runCLI(t, "plugin", "list"); !strings.Contains(out, name) {
+				t.Fatalf("list: %s", out)
+			}
+			url := node + "/c/" + token(d.ObjectCodes[i])
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				resp, err := http.Get(url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 && strings.Contains(string(body), "<h1>"+name+"</h1>") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("landing page of %s: %d %s", name, resp.StatusCode, body)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		})
+	}
+	// The third code has no binding: the standard landing page.
+	resp, err := http.Get(node + "/c/" + token(d.ObjectCodes[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "一物一码") {
+		t.Fatalf("standard page: %d %s", resp.StatusCode, body)
+	}
+}

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package nativert
+
+import "syscall"
+
+// sysProcAttr has no parent-death signal off Linux: there, sdk/native's
+// parent watchdog alone keeps plugins from outliving the host.
+func sysProcAttr() *syscall.SysProcAttr { return nil }

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/opencitycode/citycode/host/internal/audit"
+	"github.com/opencitycode/citycode/host/internal/codec"
+	"github.com/opencitycode/citycode/host/internal/codeengine"
+	"github.com/opencitycode/citycode/host/internal/events"
+	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/pluginhost"
+	"github.com/opencitycode/citycode/host/internal/policy"
+	"github.com/opencitycode/citycode/host/internal/tenancy"
+	"github.com/opencitycode/citycode/sdk/plugin"
+)
+
+// wirePlugins starts the plugin host and mounts the landing pages
+// ({publicBase}/c/{token}), plugin files and the console routes.
+func (s *Server) wirePlugins(ctx context.Context, api *httpapi.API, engine *policy.Engine, trail *audit.Logger,
+	evw *events.Writer, objects *codeengine.Objects, sealer *codec.Sealer, clock func() time.Time) error {
+	ph, err := pluginhost.New(pluginhost.Config{
+		Pool: s.pool, Authz: engine, Audit: trail, Events: evw, Codes: landingCodes{objects},
+		Runtimes: pluginhost.DefaultRuntimes{Dir: s.cfg.Plugins.Dir, Log: s.log, Timeout: s.cfg.Plugins.CallTimeout},
+		Log:      s.log, Clock: clock, PublicBase: s.publicBase(),
+		PseudonymKey:   []byte(sealer.BlindIndex("plugin visitor pseudonyms", "pluginhost.pseudonym")),
+		Reload:         s.cfg.Plugins.Reload,
+		CallTimeout:    s.cfg.Plugins.CallTimeout,
+		MainPlatformID: tenancy.MainPlatformID,
+	})
+	if err != nil {
+		return err
+	}
+	if err := ph.Start(ctx); err != nil {
+		return err
+	}
+	s.closers = append(s.closers, ph.Close)
+	s.plugins = ph
+	api.Mount(ph.Routes()...)
+	landing := ph.LandingHandler()
+	api.MountHandler(http.MethodGet, "/c/:token", landing)
+	api.MountHandler(http.MethodHead, "/c/:token", landing)
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		api.MountHandler(m, "/c/:token/*", landing)
+	}
+	api.MountHandler(http.MethodGet, "/plugin-files/:id", ph.ServeFile())
+	return nil
+}
+
+// landingCodes adapts the code engine's object codes to the plugin host.
+type landingCodes struct{ o *codeengine.Objects }
+
+func (l landingCodes) Resolve(ctx context.Context, code string) (*plugin.Code, string, error) {
+	c, platform, err := l.o.Scan(ctx, code)
+	if c == nil {
+		return nil, "", err
+	}
+	return pluginCode(c), platform, err
+}
+
+func (l landingCodes) MergeAttributes(ctx context.Context, pluginName, platformID, code string, patch []byte) (*plugin.Code, error) {
+	c, err := l.o.MergeAttributes(ctx, pluginName, platformID, code, patch)
+	if err != nil {
+		return nil, err
+	}
+	return pluginCode(c), nil
+}
+
+func pluginCode(c *codeengine.ObjectCode) *plugin.Code {
+	return &plugin.Code{Token: c.Token, Kind: "object", Number: c.Number, Status: c.Status, CodeDefID: c.CodeDefID,
+		TypeID: c.TypeID, TypeName: c.TypeName, RegionCode: c.RegionCode, OwnerUnit: c.OwnerUnit, Attributes: c.Attributes}
+}

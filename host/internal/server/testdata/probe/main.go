@@ -1,0 +1,77 @@
+// Command probe is a plugin that misbehaves on purpose, for the host's
+// isolation tests. One source builds as WASM and as a native plugin.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/serve"
+)
+
+func init() { serve.Register(plugin.HandlerFunc(handle)) }
+
+func main() { serve.Main() }
+
+var sink [][]byte
+
+func handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugin.Response, error) {
+	switch req.Route {
+	case "home":
+		return plugin.HTML(200, "probe ok "+req.Code.Token), nil
+	case "panic":
+		panic("probe panics on purpose")
+	case "loop":
+		for {
+		}
+	case "alloc":
+		for {
+			sink = append(sink, make([]byte, 1<<20))
+		}
+	case "exit":
+		os.Exit(3)
+	case "slow":
+		time.Sleep(50 * time.Millisecond)
+		return plugin.HTML(200, "slow ok"), nil
+	case "undeclared":
+		_, err := host.PutFile(ctx, "x.png", "image/png", []byte("\x89PNG"))
+		return plugin.HTML(200, fmt.Sprintf("files.write: %v", err)), nil
+	case "peek":
+		page, err := host.QueryRecords(ctx, plugin.RecordQuery{Collection: "messages"})
+		if err != nil {
+			return nil, err
+		}
+		return plugin.HTML(200, fmt.Sprintf("messages: %d", page.Total)), nil
+	case "resolve":
+		c, err := host.ResolveCode(ctx, req.QueryValue("code"))
+		if err != nil {
+			return plugin.HTML(200, fmt.Sprintf("resolve: %v", err)), nil
+		}
+		return plugin.HTML(200, "resolve: "+c.Token), nil
+	case "caps":
+		// n capability round trips that touch no database: the overhead
+		// of the call path itself (transport, policy check, dispatch).
+		n, _ := strconv.Atoi(req.QueryValue("n"))
+		for range n {
+			if _, err := host.Visitor(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return plugin.HTML(200, "caps ok"), nil
+	case "modify":
+		c, err := host.UpdateObject(ctx, req.QueryValue("code"), map[string]string{"note": req.QueryValue("note")})
+		if err != nil {
+			return plugin.HTML(200, fmt.Sprintf("modify: %v", err)), nil
+		}
+		return plugin.HTML(200, "modify: "+string(c.Attributes)), nil
+	case "write":
+		doc := []byte(fmt.Sprintf(`{"text":%q}`, req.QueryValue("text")))
+		_, err := host.PutRecord(ctx, plugin.Record{Collection: "messages", Doc: doc})
+		return plugin.HTML(200, fmt.Sprintf("write: %v", err)), nil
+	}
+	return plugin.HTML(404, "no route"), nil
+}
