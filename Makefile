@@ -29,9 +29,10 @@ fmt:
 policy-test: build
 	$(BIN) policy test policies
 
-test: vet policy-test
+# The plugin tests (sdk/plugintest) run the host binary built here.
+test: vet policy-test build
 	@envs=$$(deploy/env.sh --redis) && eval "$$envs" && \
-	$(GO) test $(GOTEST_FLAGS) ./...
+	CITYCODE_BIN=$(abspath $(BIN)) $(GO) test $(GOTEST_FLAGS) ./...
 
 bench: build
 	$(GO) build -o bin/citycode-load ./host/cmd/citycode-load

@@ -57,6 +57,7 @@ commands:
   keys sm2           generate an SM2 key pair
   demo [--json]      register a demo app and print its credentials
   plugin ...         scaffold, build, install, enable and bind plugins (citycode plugin help)
+  testdb create|drop a throwaway database on the DATABASE_URL server (plugin tests)
   version            print the version
 `
 
@@ -81,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return demoCmd(rest, stdout)
 	case "plugin":
 		return pluginCmd(rest, stdout)
+	case "testdb":
+		return testdbCmd(rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "citycode", server.Version)
 		return nil

@@ -40,6 +40,8 @@ const pluginUsage = `usage: citycode plugin <command> [flags]
   install [DIR]          install (or add a version of) the plugin in DIR
   activate NAME VERSION  run VERSION on every node (upgrade or rollback, zero downtime)
   enable|disable NAME [--platform P]
+  config NAME --json '{...}' [--platform P]
+                         the platform's configuration of the plugin (checked against its schema)
   bind NAME [--platform P] [--kind object|enterprise] [--type TYPE] [--code TOKEN]
                          route codes to the plugin's landing page (put online at once)
   list [--platform P]    installed plugins
@@ -88,7 +90,7 @@ func pluginCmd(args []string, stdout io.Writer) error {
 		return exitCode(2)
 	}
 	cmd, args := args[0], args[1:]
-	flags, pos, rest := pluginFlags(args, "runtime", "dir", "sdk", "sign", "platform", "kind", "type", "code", "file", "interval")
+	flags, pos, rest := pluginFlags(args, "runtime", "dir", "sdk", "sign", "platform", "kind", "type", "code", "file", "interval", "json")
 	arg := func(i int, def string) string {
 		if i < len(pos) {
 			return pos[i]
@@ -108,7 +110,13 @@ func pluginCmd(args []string, stdout io.Writer) error {
 		if err := buildPlugin(dir, "", stdout); err != nil {
 			return err
 		}
-		return goTool(dir, nil, stdout, "test", "-count=1", "./...")
+		// The plugin's real-runtime tests (sdk/plugintest) run this very
+		// host binary.
+		var env []string
+		if self, err := os.Executable(); err == nil && os.Getenv("CITYCODE_BIN") == "" {
+			env = append(env, "CITYCODE_BIN="+self)
+		}
+		return goTool(dir, env, stdout, "test", "-count=1", "./...")
 	case "logs":
 		if len(pos) != 1 {
 			return errors.New("usage: citycode plugin logs NAME [--file F]")
@@ -153,6 +161,11 @@ func pluginCmd(args []string, stdout io.Writer) error {
 			return fmt.Errorf("usage: citycode plugin %s NAME [--platform P]", cmd)
 		}
 		return ph.Enable(ctx, platform, pos[0], cmd == "enable")
+	case "config":
+		if len(pos) != 1 || flags["json"] == "" {
+			return errors.New("usage: citycode plugin config NAME --json '{...}' [--platform P]")
+		}
+		return ph.Configure(ctx, platform, pos[0], json.RawMessage(flags["json"]))
 	case "bind":
 		if len(pos) != 1 {
 			return errors.New("usage: citycode plugin bind NAME [--platform P] [--kind K] [--type T] [--code TOKEN]")

@@ -36,6 +36,8 @@ func TestPluginScaffoldJourney(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	// The scaffolded plugin's own real-runtime test runs this binary.
+	t.Setenv("CITYCODE_BIN", bin)
 	node, _ := startNode(t, bin, append(os.Environ(), "CITYCODE_LOG_LEVEL=warn", "CITYCODE_PLUGINS_RELOAD=200ms",
 		"CITYCODE_PLUGINS_DIR="+filepath.Join(t.TempDir(), "node-plugins")))
 	// The demo's object codes hold the public base of the configuration;

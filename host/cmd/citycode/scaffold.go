@@ -40,7 +40,7 @@ func scaffold(name string, flags map[string]string, stdout io.Writer) error {
 	}
 	data := map[string]string{"Name": name, "Runtime": runtime, "Entry": entry, "Pkg": strings.ReplaceAll(name, "-", "")}
 	files := map[string]string{"plugin.json": scaffoldManifest, "main.go": scaffoldMain, "handler.go": scaffoldHandler,
-		"handler_test.go": scaffoldTest, ".gitignore": "/" + entry + "\n"}
+		"handler_test.go": scaffoldTest, "landing_test.go": scaffoldLandingTest, ".gitignore": "/" + entry + "\n"}
 	inModule, err := insideModule(dir)
 	if err != nil {
 		return err
@@ -196,6 +196,26 @@ func TestHome(t *testing.T) {
 	}
 	if len(rec.calls) != 1 || rec.calls[0].Capability != plugin.EventsWrite {
 		t.Fatalf("capability calls %+v, want one events.write", rec.calls)
+	}
+}
+`
+
+const scaffoldLandingTest = `package main
+
+import (
+	"strings"
+	"testing"
+
+	"` + ourModule + `/sdk/plugintest"
+)
+
+// TestLandingInTheHost runs the plugin in its real runtime inside a real
+// host on a throwaway database (skipped without DATABASE_URL).
+func TestLandingInTheHost(t *testing.T) {
+	h := plugintest.Start(t, plugintest.Options{})
+	status, page := h.Get(t, h.Code(0), "/")
+	if status != 200 || !strings.Contains(page, "<h1>{{.Name}}</h1>") {
+		t.Fatalf("landing page: %d %s", status, page)
 	}
 }
 `

@@ -83,6 +83,9 @@ func (s *Service) serveLanding(w http.ResponseWriter, r *http.Request) {
 		s.page(w, http.StatusNotFound, "码不存在", "未找到该码，请确认二维码完整清晰。", r)
 		return
 	}
+	if s.ticketLanding(w, r) {
+		return
+	}
 	code, platformID, err := s.cfg.Codes.Resolve(ctx, token)
 	if err != nil {
 		s.codeError(w, r, err)
@@ -124,6 +127,9 @@ func (s *Service) serveLanding(w http.ResponseWriter, r *http.Request) {
 func (s *Service) servePlugin(w http.ResponseWriter, r *http.Request, l *loaded, platformID string, code *plugin.Code,
 	config json.RawMessage, token, path string) {
 	ctx := r.Context()
+	// Which plugin version serves the code, for support and for test
+	// harnesses (set even when the plugin has no such page).
+	w.Header().Set("X-CityCode-Plugin", l.name+"/"+l.version)
 	method := r.Method
 	if method == http.MethodHead {
 		method = http.MethodGet
@@ -138,7 +144,7 @@ func (s *Service) servePlugin(w http.ResponseWriter, r *http.Request, l *loaded,
 		s.page(w, http.StatusNotFound, "页面不存在", "该服务没有此页面。", r)
 		return
 	}
-	visitor := plugin.Visitor{Tourist: true}
+	visitor := s.visitorFor(ctx, s.session(ctx, r), l.name)
 	if !route.Tourist && visitor.Tourist {
 		s.page(w, http.StatusUnauthorized, "请登录后使用", "此服务需要实名登录，请在城市码App或小程序中扫码打开。", r)
 		return

@@ -44,6 +44,7 @@ func (s *Service) Routes() []*httpapi.Route {
 		httpapi.Handle(http.MethodGet, "/console/plugins/:name/records/:collection", s.recordsRoute).
 			Doc("插件数据", "Records the plugin keeps on the platform in one of its declared collections, newest first.").
 			Tag("plugins").Console("plugin.read"),
+		exportRoute(s),
 		httpapi.Handle(http.MethodPost, "/console/plugin-vendor-keys", s.vendorKeyRoute).
 			Doc("添加可信厂商公钥", "Trusts an SM2 public key to sign plugin packages.").Tag("plugins").Console("plugin.install"),
 		httpapi.Handle(http.MethodPut, "/console/plugin-settings", s.settingsRoute).

@@ -45,6 +45,7 @@ type Config struct {
 	Audit    Auditor
 	Events   *events.Writer
 	Codes    Codes
+	Persons  Persons // nil: every visitor is a tourist
 	Runtimes Runtimes
 	Log      *slog.Logger
 	Clock    func() time.Time

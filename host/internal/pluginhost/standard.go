@@ -114,7 +114,13 @@ func (s *Service) standardPage(ctx context.Context, w http.ResponseWriter, r *ht
 		s.internal(w, r, err)
 		return
 	}
-	s.renderStandard(w, r, p, c, plugin.Visitor{Tourist: true})
+	// The standard page is the platform's own: a logged-in visitor sees
+	// their masked name and mobile.
+	v := plugin.Visitor{Tourist: true}
+	if sess := s.session(ctx, r); sess != nil {
+		v = plugin.Visitor{Name: sess.name, Mobile: sess.mobile}
+	}
+	s.renderStandard(w, r, p, c, v)
 }
 
 func (s *Service) renderStandard(w http.ResponseWriter, r *http.Request, p *PageSettings, c *plugin.Code, v plugin.Visitor) {

@@ -10,6 +10,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/codeengine"
 	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/persons"
 	"github.com/opencitycode/citycode/host/internal/pluginhost"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
@@ -19,9 +20,9 @@ import (
 // wirePlugins starts the plugin host and mounts the landing pages
 // ({publicBase}/c/{token}), plugin files and the console routes.
 func (s *Server) wirePlugins(ctx context.Context, api *httpapi.API, engine *policy.Engine, trail *audit.Logger,
-	evw *events.Writer, objects *codeengine.Objects, sealer *codec.Sealer, clock func() time.Time) error {
+	evw *events.Writer, objects *codeengine.Objects, people *persons.Service, sealer *codec.Sealer, clock func() time.Time) error {
 	ph, err := pluginhost.New(pluginhost.Config{
-		Pool: s.pool, Authz: engine, Audit: trail, Events: evw, Codes: landingCodes{objects},
+		Pool: s.pool, Authz: engine, Audit: trail, Events: evw, Codes: landingCodes{objects}, Persons: holders{people},
 		Runtimes: pluginhost.DefaultRuntimes{Dir: s.cfg.Plugins.Dir, Log: s.log, Timeout: s.cfg.Plugins.CallTimeout},
 		Log:      s.log, Clock: clock, PublicBase: s.publicBase(),
 		PseudonymKey:   []byte(sealer.BlindIndex("plugin visitor pseudonyms", "pluginhost.pseudonym")),
@@ -38,6 +39,7 @@ func (s *Server) wirePlugins(ctx context.Context, api *httpapi.API, engine *poli
 	s.closers = append(s.closers, ph.Close)
 	s.plugins = ph
 	api.Mount(ph.Routes()...)
+	api.Mount(ph.AppRoutes()...)
 	landing := ph.LandingHandler()
 	api.MountHandler(http.MethodGet, "/c/:token", landing)
 	api.MountHandler(http.MethodHead, "/c/:token", landing)
@@ -46,6 +48,21 @@ func (s *Server) wirePlugins(ctx context.Context, api *httpapi.API, engine *poli
 	}
 	api.MountHandler(http.MethodGet, "/plugin-files/:id", ph.ServeFile())
 	return nil
+}
+
+// holders adapts the code holders to the landing pages.
+type holders struct{ p *persons.Service }
+
+func (h holders) Holder(ctx context.Context, appID, userID string) (int64, string, string, error) {
+	u, err := h.p.User(ctx, appID, userID)
+	if err != nil {
+		return 0, "", "", err
+	}
+	return u.PersonID, u.Masked.Name, u.Masked.Mobile, nil
+}
+
+func (h holders) Authorized(ctx context.Context, personID int64, orgID string) (bool, error) {
+	return h.p.Authorized(ctx, personID, orgID)
 }
 
 // landingCodes adapts the code engine's object codes to the plugin host.

@@ -21,14 +21,8 @@ func BenchmarkLanding(b *testing.B) {
 	admin := h.admin()
 	codes := h.objectCodes(admin, 3)
 	buildPlugins(h.t)
-	for _, p := range []struct{ name, runtime, file, code string }{
-		{"probe-wasm", "wasm", "probe.wasm", codes[1]}, {"probe-native", "native", "probe", codes[2]},
-	} {
-		if a := h.install(admin, probeManifest(h.t, p.name, p.runtime, p.file), readFile(h.t, builtFiles[p.file]), ""); a.Status != 200 {
-			b.Fatal(a.Msg)
-		}
-		h.must(admin, "POST", "/console/plugins/"+p.name+"/enable", map[string]any{})
-		h.bind(admin, map[string]any{"scope": "code", "codeToken": p.code, "plugin": p.name})
+	for i, name := range h.installProbes(admin) {
+		h.bind(admin, map[string]any{"scope": "code", "codeToken": codes[i+1], "plugin": name})
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	for _, c := range []struct{ name, path string }{

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // Plugins are built once per test binary, from the repository's sources,
@@ -191,10 +193,27 @@ func probeManifest(t testing.TB, name, runtime, entry string) []byte {
 		}
 		routes = append(routes, map[string]any{"name": r, "kind": "landing", "path": path, "tourist": true})
 	}
+	// Who is visiting is only for logged-in citizens.
+	routes = append(routes, map[string]any{"name": "visitor", "kind": "landing", "path": "/visitor"})
 	b, _ := json.Marshal(map[string]any{"name": name, "version": "1.0.0", "sdkVersion": "1.0", "title": "探针", "runtime": runtime,
 		"entry": entry, "routes": routes, "capabilities": []string{"records.read", "records.write", "code.resolve", "visitor.read", "object.write"},
 		"collections": []map[string]any{{"name": "messages"}}, "limits": map[string]any{"timeoutMS": 1500, "memoryMB": 64}})
 	return b
+}
+
+// installProbes installs and enables the probe plugin in both runtimes
+// and answers their names (WASM first).
+func (h *host) installProbes(admin string) []string {
+	h.t.Helper()
+	var names []string
+	for _, p := range []struct{ name, runtime, file string }{{"probe-wasm", "wasm", "probe.wasm"}, {"probe-native", "native", "probe"}} {
+		if a := h.install(admin, probeManifest(h.t, p.name, p.runtime, p.file), readFile(h.t, builtFiles[p.file]), ""); a.Status != 200 {
+			h.t.Fatalf("install %s: %d %s %s", p.name, a.Status, a.Code, a.Msg)
+		}
+		h.must(admin, "POST", "/console/plugins/"+p.name+"/enable", map[string]any{})
+		names = append(names, p.name)
+	}
+	return names
 }
 
 // TestPluginLanding is the vendor's and the citizen's journey for both
@@ -260,6 +279,21 @@ func TestPluginLanding(t *testing.T) {
 	h.must(admin, "GET", "/console/plugins/hello/records/messages", nil).decode(t, &recs)
 	if recs.Total != 1 {
 		t.Fatalf("console records: %d", recs.Total)
+	}
+	xa := h.call(admin, "GET", "/console/plugins/hello/records/messages/export", nil)
+	if xa.Status != 200 || !strings.Contains(xa.Header.Get("Content-Disposition"), "hello-messages-") {
+		t.Fatalf("export: %d %v", xa.Status, xa.Header)
+	}
+	wb, err := excelize.OpenReader(bytes.NewReader(xa.Raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := wb.GetRows("留言")
+	if len(rows) != 2 || rows[0][4] != "内容" || rows[1][4] != "纸巾没有了" || rows[1][1] != codes[0] {
+		t.Fatalf("export rows: %v", rows)
+	}
+	if a := h.call(admin, "GET", "/console/plugins/hello/records/secrets/export", nil); a.Status != 404 {
+		t.Fatalf("undeclared collection export: %d", a.Status)
 	}
 
 	// The native plugin is more specific (bound to one code), so it wins
@@ -329,12 +363,7 @@ func TestPluginIsolation(t *testing.T) {
 	h := newHost(t, hostOpts{})
 	admin := h.admin()
 	codes := h.objectCodes(admin, 4)
-	for _, p := range []struct{ name, runtime, file string }{{"probe-wasm", "wasm", "probe.wasm"}, {"probe-native", "native", "probe"}} {
-		if a := h.install(admin, probeManifest(t, p.name, p.runtime, p.file), readFile(t, builtFiles[p.file]), ""); a.Status != 200 {
-			t.Fatalf("install %s: %d %s %s", p.name, a.Status, a.Code, a.Msg)
-		}
-		h.must(admin, "POST", "/console/plugins/"+p.name+"/enable", map[string]any{})
-	}
+	h.installProbes(admin)
 	if a := h.install(admin, readFile(t, filepath.Join(helloSrc, "plugin.json")), readFile(t, builtFiles["hello.wasm"]), ""); a.Status != 200 {
 		t.Fatal(a.Msg)
 	}
@@ -491,4 +520,115 @@ func TestPluginUpgradeUnderLoad(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLandingVisitors: a citizen logged in to an app opens a code's page as
+// themselves; plugins see a pseudonym of their own, and the masked name
+// only when the person authorized the plugin's scene.
+func TestLandingVisitors(t *testing.T) {
+	buildPlugins(t)
+	h := newHost(t, hostOpts{})
+	admin := h.admin()
+	codes := h.objectCodes(admin, 2)
+	for i, name := range h.installProbes(admin) {
+		h.bind(admin, map[string]any{"scope": "code", "codeToken": codes[i], "plugin": name})
+	}
+	var rule struct {
+		ID string `json:"id"`
+	}
+	h.must(admin, "POST", "/console/rules", map[string]any{"name": "身份码", "form": "dynamic", "family": "identity",
+		"function": map[string]any{"validitySeconds": 60, "refreshSeconds": 30}}).decode(t, &rule)
+	h.must(admin, "POST", "/console/rules/"+rule.ID+"/publish", nil)
+	phone := h.app(admin, map[string]any{"name": "随申办"})
+	h.must(admin, "PUT", "/console/apps/"+phone.AppID+"/rules", map[string]any{"ruleIds": []string{rule.ID}})
+	pc := signedClient(t, h, phone)
+	ctx := context.Background()
+	var opened struct {
+		UserID string `json:"userId"`
+	}
+	if err := pc.Call(ctx, "/api/openPersonalCode", map[string]any{"cityCodeAppId": phone.AppID, "codeDefId": rule.ID,
+		"userExt": userExtOf("张三丰", "11010519491231002X", "13800138000")}, &opened); err != nil {
+		t.Fatal(err)
+	}
+	ticket := func() string {
+		var out struct {
+			Ticket string `json:"ticket"`
+		}
+		if err := pc.Call(ctx, "/api/landing/ticket", map[string]any{"cityCodeAppId": phone.AppID, "userId": opened.UserID}, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Ticket
+	}
+	// A tourist cannot open a page that needs a login.
+	if status, page, _ := h.scan("GET", "/c/"+codes[0]+"/visitor", nil, ""); status != 401 || !strings.Contains(page, "请登录后使用") {
+		t.Fatalf("tourist on a login page: %d %s", status, page)
+	}
+	login := func(code string) *http.Cookie {
+		tk := ticket()
+		req, _ := http.NewRequest("GET", h.URL+"/c/"+code+"/visitor?ticket="+tk, nil)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || strings.Contains(resp.Header.Get("Location"), "ticket") || len(resp.Cookies()) != 1 || !resp.Cookies()[0].HttpOnly {
+			t.Fatalf("ticket landing: %d %v %v", resp.StatusCode, resp.Header, resp.Cookies())
+		}
+		// A ticket works once.
+		req2, _ := http.NewRequest("GET", h.URL+"/c/"+code+"/visitor?ticket="+tk, nil)
+		if resp, err := noRedirect.Do(req2); err != nil || resp.StatusCode != 401 {
+			t.Fatalf("ticket reused: %v %v", err, resp.StatusCode)
+		}
+		return resp.Cookies()[0]
+	}
+	visit := func(code string, c *http.Cookie) string {
+		req, _ := http.NewRequest("GET", h.URL+"/c/"+code+"/visitor", nil)
+		req.AddCookie(c)
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("visitor page: %d %s", resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	cookie := login(codes[0])
+	page := visit(codes[0], cookie)
+	if !strings.Contains(page, `"tourist":false`) || !strings.Contains(page, `"pseudonym":"v`) || strings.Contains(page, "张") {
+		t.Fatalf("unauthorized visitor: %s", page)
+	}
+	pseudoWasm := page[strings.Index(page, `"pseudonym":"`):]
+	pseudoWasm = pseudoWasm[:strings.Index(pseudoWasm[13:], `"`)+14]
+	if native := visit(codes[1], cookie); strings.Contains(native, pseudoWasm) || !strings.Contains(native, `"pseudonym":"v`) {
+		t.Fatalf("pseudonyms must differ between plugins: %s vs %s", pseudoWasm, native)
+	}
+	if err := pc.Call(ctx, "/api/authorizeScene", map[string]any{"cityCodeAppId": phone.AppID, "userId": opened.UserID, "acceptOrgId": "plugin:probe-wasm"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	page = visit(codes[0], cookie)
+	if !strings.Contains(page, `"authorized":true`) || !strings.Contains(page, `"name":"张**"`) && !strings.Contains(page, `"name":"张*`) || strings.Contains(page, "13800138000") || !strings.Contains(page, pseudoWasm) {
+		t.Fatalf("authorized visitor: %s", page)
+	}
+	if native := visit(codes[1], cookie); strings.Contains(native, "张") {
+		t.Fatalf("the authorization is per plugin: %s", native)
+	}
+	// A forged cookie is a tourist.
+	if status, _, _ := h.scanWithCookie("/c/"+codes[0]+"/visitor", &http.Cookie{Name: "cc_visitor", Value: "forged"}); status != 401 {
+		t.Fatalf("forged cookie: %d", status)
+	}
+}
+
+func (h *host) scanWithCookie(path string, c *http.Cookie) (int, string, http.Header) {
+	req, _ := http.NewRequest("GET", h.URL+path, nil)
+	req.AddCookie(c)
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
 }

@@ -182,7 +182,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(codes.ScanRoutes()...)
 	api.Mount(codes.HolderRoutes()...)
 	api.Mount(codeapi.NewPayments(s.pool, people, clock).Routes()...)
-	if err := s.wirePlugins(ctx, api, engine, trail, evw, objects, sealer, clock); err != nil {
+	if err := s.wirePlugins(ctx, api, engine, trail, evw, objects, people, sealer, clock); err != nil {
 		return err
 	}
 	api.Mount(trail.Routes()...)

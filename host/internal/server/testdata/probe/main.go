@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -68,6 +69,9 @@ func handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugi
 			return plugin.HTML(200, fmt.Sprintf("modify: %v", err)), nil
 		}
 		return plugin.HTML(200, "modify: "+string(c.Attributes)), nil
+	case "visitor":
+		b, _ := json.Marshal(req.Visitor)
+		return plugin.HTML(200, "visitor: "+string(b)), nil
 	case "write":
 		doc := []byte(fmt.Sprintf(`{"text":%q}`, req.QueryValue("text")))
 		_, err := host.PutRecord(ctx, plugin.Record{Collection: "messages", Doc: doc})
