@@ -28,10 +28,11 @@ type Request struct {
 	Body   []byte            `json:"body,omitempty"`
 
 	PlatformID string          `json:"platformId"`
-	Code       *Code           `json:"code,omitempty"`    // the scanned code (landing and action routes)
-	Visitor    Visitor         `json:"visitor"`           // who is scanning
-	Config     json.RawMessage `json:"config,omitempty"`  // the platform's configuration of the plugin
-	BaseURL    string          `json:"baseURL,omitempty"` // absolute URL of the code's landing page, for links
+	Code       *Code           `json:"code,omitempty"`     // the scanned code (landing and action routes)
+	Visitor    Visitor         `json:"visitor"`            // who is scanning
+	Operator   *Operator       `json:"operator,omitempty"` // who is calling an admin route
+	Config     json.RawMessage `json:"config,omitempty"`   // the platform's configuration of the plugin
+	BaseURL    string          `json:"baseURL,omitempty"`  // absolute URL of the code's landing page, for links
 	// AccessToken is a one-time token the plugin (or the vendor's own
 	// backend) redeems for the code's data and the visitor's details
 	// (令牌获取信息接口), valid for a few minutes.
@@ -70,6 +71,13 @@ type Visitor struct {
 	Authorized bool   `json:"authorized,omitempty"` // the person authorized this scene to know who they are
 	Name       string `json:"name,omitempty"`       // masked: 张*
 	Mobile     string `json:"mobile,omitempty"`     // masked: 138****0000
+}
+
+// Operator is the console operator calling an admin route; the host has
+// authenticated them and checked their permission on the platform.
+type Operator struct {
+	Account    string `json:"account"`
+	PlatformID string `json:"platformId"`
 }
 
 // Response is a plugin's answer.

@@ -63,19 +63,28 @@ type Harness struct {
 	codes  []string
 	bin    string
 	env    []string
+	demo   demo
+}
+
+// demo is what `citycode demo --json` prints.
+type demo struct {
+	CityCodeAppID string            `json:"cityCodeAppId"`
+	AppSecret     string            `json:"appSecret"`
+	Rules         map[string]string `json:"rules"`
+	ObjectCodes   []string          `json:"objectCodes"`
 }
 
 // Code is the token of the i-th seeded object code (0–2).
 func (h *Harness) Code(i int) string { return h.codes[i] }
 
-var client = &http.Client{Timeout: 30 * time.Second,
+var pages = &http.Client{Timeout: 30 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // Get fetches a page of a code ("/" for its landing page) and answers the
 // status and body.
 func (h *Harness) Get(t testing.TB, code, path string) (int, string) {
 	t.Helper()
-	resp, err := client.Get(h.URL + "/c/" + code + path)
+	resp, err := pages.Get(h.URL + "/c/" + code + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +94,7 @@ func (h *Harness) Get(t testing.TB, code, path string) (int, string) {
 // Post submits to an action of a code.
 func (h *Harness) Post(t testing.TB, code, path, contentType string, body io.Reader) (int, string, http.Header) {
 	t.Helper()
-	resp, err := client.Post(h.URL+"/c/"+code+path, contentType, body)
+	resp, err := pages.Post(h.URL+"/c/"+code+path, contentType, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,13 +169,10 @@ func Start(t testing.TB, o Options) *Harness {
 	h := &Harness{URL: "http://" + addr, Plugin: m.Name, bin: bin, env: append(env, "CITYCODE_HTTP_PUBLIC_BASE_URL=http://"+addr)}
 	serve(t, bin, append(h.env, "CITYCODE_PLUGINS_RELOAD=200ms", "CITYCODE_PLUGINS_DIR="+filepath.Join(tmp, "host-plugins")), addr)
 
-	var demo struct {
-		ObjectCodes []string `json:"objectCodes"`
-	}
-	if err := json.Unmarshal([]byte(h.CLI(t, "demo", "--json")), &demo); err != nil || len(demo.ObjectCodes) < 3 {
+	if err := json.Unmarshal([]byte(h.CLI(t, "demo", "--json")), &h.demo); err != nil || len(h.demo.ObjectCodes) < 3 {
 		t.Fatalf("plugintest: demo codes: %v", err)
 	}
-	for _, u := range demo.ObjectCodes {
+	for _, u := range h.demo.ObjectCodes {
 		h.codes = append(h.codes, u[strings.LastIndex(u, "/c/")+3:])
 	}
 	h.CLI(t, "plugin", "install", dir)
@@ -190,7 +196,7 @@ func (h *Harness) waitFor(t testing.TB, name string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := client.Get(h.URL + "/c/" + h.codes[0] + "/.plugintest")
+		resp, err := pages.Get(h.URL + "/c/" + h.codes[0] + "/.plugintest")
 		if err == nil {
 			resp.Body.Close()
 			if strings.HasPrefix(resp.Header.Get("X-CityCode-Plugin"), name+"/") {

@@ -45,6 +45,8 @@ const pluginUsage = `usage: citycode plugin <command> [flags]
   bind NAME [--platform P] [--kind object|enterprise] [--type TYPE] [--code TOKEN]
                          route codes to the plugin's landing page (put online at once)
   list [--platform P]    installed plugins
+  records NAME COLLECTION [--platform P] [--export FILE.xlsx]
+                         the plugin's records (JSON lines, newest first), or an xlsx export
   logs NAME [--file F]   the plugin's lines in a host log (JSON lines; default stdin)
   dev DIR [--interval 1s]
                          rebuild-free dev loop: reinstall and activate DIR's .wasm
@@ -90,7 +92,7 @@ func pluginCmd(args []string, stdout io.Writer) error {
 		return exitCode(2)
 	}
 	cmd, args := args[0], args[1:]
-	flags, pos, rest := pluginFlags(args, "runtime", "dir", "sdk", "sign", "platform", "kind", "type", "code", "file", "interval", "json")
+	flags, pos, rest := pluginFlags(args, "runtime", "dir", "sdk", "sign", "platform", "kind", "type", "code", "file", "interval", "json", "export")
 	arg := func(i int, def string) string {
 		if i < len(pos) {
 			return pos[i]
@@ -205,6 +207,36 @@ func pluginCmd(args []string, stdout io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", p.Name, p.ActiveVersion, p.Runtime, p.Enabled, health, p.Title)
 		}
 		return tw.Flush()
+	case "records":
+		if len(pos) != 2 {
+			return errors.New("usage: citycode plugin records NAME COLLECTION [--platform P] [--export FILE.xlsx]")
+		}
+		if f := flags["export"]; f != "" {
+			out, err := os.Create(f)
+			if err != nil {
+				return err
+			}
+			n, err := ph.ExportCollection(ctx, pos[0], platform, pos[1], out)
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d records written to %s\n", n, f)
+			return nil
+		}
+		page, err := ph.Records(ctx, pos[0], platform, plugin.RecordQuery{Collection: pos[1], Newest: true, Limit: 500})
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		for _, r := range page.Items {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "dev":
 		// The command's context has a deadline; the dev loop runs until
 		// interrupted.

@@ -81,7 +81,17 @@ func allCodes() []any {
 
 var echoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 
-func echoPathToOpenAPI(p string) string { return echoParam.ReplaceAllString(p, "{$1}") }
+// echoPathToOpenAPI writes :name as {name}, and a trailing wildcard (echo's
+// *) as {path}, the name its parameter gets in the document.
+func echoPathToOpenAPI(p string) string {
+	if strings.HasSuffix(p, "/*") {
+		p = strings.TrimSuffix(p, "*") + "{" + wildcardParam + "}"
+	}
+	return echoParam.ReplaceAllString(p, "{$1}")
+}
+
+// wildcardParam names echo's * path parameter in the OpenAPI document.
+const wildcardParam = "path"
 
 // commonCodes are the codes any route of an auth class may answer.
 func commonCodes(auth Auth) []string {
@@ -118,6 +128,9 @@ func (a *API) operation(g *schemaGen, r *Route) *openapi3.Operation {
 	if r.in.Kind() == reflect.Struct {
 		walkFields(r.in, func(f reflect.StructField) {
 			if n := f.Tag.Get("path"); n != "" {
+				if n == "*" {
+					n = wildcardParam
+				}
 				op.AddParameter(openapi3.NewPathParameter(n).WithSchema(g.schema(f.Type).Value))
 			} else if n := f.Tag.Get("query"); n != "" {
 				p := openapi3.NewQueryParameter(n).WithSchema(g.schema(f.Type).Value)

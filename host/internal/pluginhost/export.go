@@ -185,3 +185,23 @@ func truncateRunes(s string, n int) string {
 	}
 	return string([]rune(s)[:n])
 }
+
+// ExportCollection writes a collection's records on a platform as xlsx (the
+// command line's export; the console's goes through its route).
+func (s *Service) ExportCollection(ctx context.Context, name, platformID, collection string, w io.Writer) (int, error) {
+	m := s.manifestOf(ctx, name)
+	if m == nil {
+		return 0, fault.NotFoundf("plugin %s is not installed", name)
+	}
+	for i := range m.Collections {
+		if m.Collections[i].Name == collection {
+			return s.exportRecords(ctx, name, platformID, &m.Collections[i], "", w)
+		}
+	}
+	return 0, fault.NotFoundf("plugin %s has no collection %s", name, collection)
+}
+
+// Records pages a collection's records on a platform, newest first.
+func (s *Service) Records(ctx context.Context, name, platformID string, q plugin.RecordQuery) (*plugin.RecordPage, error) {
+	return queryRecords(ctx, s, name, platformID, q)
+}

@@ -17,7 +17,7 @@ import (
 
 // Routes declares the console's plugin and landing-page management.
 func (s *Service) Routes() []*httpapi.Route {
-	return []*httpapi.Route{
+	return append(s.adminRoutes(), []*httpapi.Route{
 		httpapi.Handle(http.MethodGet, "/console/plugins", s.listRoute).
 			Doc("插件列表", "Installed plugins with their active version, runtime, health, and whether they are enabled on the platform.").
 			Tag("plugins").Console("plugin.read"),
@@ -76,7 +76,7 @@ func (s *Service) Routes() []*httpapi.Route {
 		httpapi.Handle(http.MethodPut, "/console/landing/page", s.setPageRoute).
 			Doc("配置标准落地页", "Background image or colour, transparency, scene info, more services and FAQ of the standard page.").
 			Tag("landing").Console("landing.update"),
-	}
+	}...)
 }
 
 // MaxUpload bounds an uploaded package: the largest artefact, base64, and

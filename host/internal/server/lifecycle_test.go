@@ -118,6 +118,9 @@ func openapiPath(p string) string {
 		if strings.HasPrefix(s, ":") {
 			parts[i] = "{" + s[1:] + "}"
 		}
+		if s == "*" && i == len(parts)-1 {
+			parts[i] = "{path}"
+		}
 	}
 	return strings.Join(parts, "/")
 }

@@ -193,6 +193,8 @@ func probeManifest(t testing.TB, name, runtime, entry string) []byte {
 		}
 		routes = append(routes, map[string]any{"name": r, "kind": "landing", "path": path, "tourist": true})
 	}
+	routes = append(routes, map[string]any{"name": "admin-stats", "kind": "admin", "path": "/stats"},
+		map[string]any{"name": "admin-stats-post", "kind": "admin", "method": "POST", "path": "/stats"})
 	// Who is visiting is only for logged-in citizens.
 	routes = append(routes, map[string]any{"name": "visitor", "kind": "landing", "path": "/visitor"})
 	b, _ := json.Marshal(map[string]any{"name": name, "version": "1.0.0", "sdkVersion": "1.0", "title": "探针", "runtime": runtime,
@@ -409,6 +411,34 @@ func TestPluginIsolation(t *testing.T) {
 		}
 	}
 
+	t.Run("admin routes reach the plugin with the operator", func(t *testing.T) {
+		var out struct {
+			Operator, Platform, Q string
+			Body                  map[string]any
+		}
+		h.must(admin, "GET", "/console/plugins/probe-native/admin/stats?q=水", nil).decode(t, &out)
+		if out.Operator != "admin" || out.Platform != "P0000" || out.Q != "水" {
+			t.Fatalf("admin GET: %+v", out)
+		}
+		h.must(admin, "POST", "/console/plugins/probe-wasm/admin/stats", map[string]any{"n": 1}).decode(t, &out)
+		if out.Body["n"] != float64(1) {
+			t.Fatalf("admin POST: %+v", out)
+		}
+		if a := h.call(admin, "GET", "/console/plugins/probe-wasm/admin/nowhere", nil); a.Status != 404 {
+			t.Fatalf("unknown admin route: %d %s", a.Status, a.Code)
+		}
+		// A landing page is not an admin route, and an admin route is not
+		// a landing page.
+		if a := h.call(admin, "GET", "/console/plugins/probe-wasm/admin/", nil); a.Status != 404 {
+			t.Fatalf("landing through admin: %d", a.Status)
+		}
+		if status, _, _ := h.scan("GET", "/c/"+codes[0]+"/stats", nil, ""); status != 404 {
+			t.Fatalf("admin through landing: %d", status)
+		}
+		if a := h.call("", "GET", "/console/plugins/probe-wasm/admin/stats", nil); a.Status != 401 {
+			t.Fatalf("admin route without a session: %d", a.Status)
+		}
+	})
 	t.Run("undeclared capability is denied and audited", func(t *testing.T) {
 		_, page, _ := h.scan("GET", "/c/"+codes[0]+"/undeclared", nil, "")
 		if !strings.Contains(page, "UnauthorizedOperation.Capability") || !strings.Contains(page, "files.write not declared") {

@@ -69,6 +69,15 @@ func handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugi
 			return plugin.HTML(200, fmt.Sprintf("modify: %v", err)), nil
 		}
 		return plugin.HTML(200, "modify: "+string(c.Attributes)), nil
+	case "admin-stats", "admin-stats-post":
+		if req.Operator == nil {
+			return nil, &plugin.Error{Code: "UnauthorizedOperation", Message: "operators only"}
+		}
+		if req.Method == "POST" && len(req.Body) == 0 {
+			return nil, &plugin.Error{Code: "MissingParameter", Message: "缺少内容"}
+		}
+		return plugin.JSON(200, map[string]any{"operator": req.Operator.Account, "platform": req.Operator.PlatformID,
+			"q": req.QueryValue("q"), "body": json.RawMessage(orNull(req.Body))})
 	case "visitor":
 		b, _ := json.Marshal(req.Visitor)
 		return plugin.HTML(200, "visitor: "+string(b)), nil
@@ -78,4 +87,11 @@ func handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugi
 		return plugin.HTML(200, fmt.Sprintf("write: %v", err)), nil
 	}
 	return plugin.HTML(404, "no route"), nil
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	return b
 }
