@@ -198,6 +198,14 @@ func (c *call) deny(ctx context.Context, in plugin.Call, reason string) error {
 	return denied("%s", reason)
 }
 
+// auditDenied records a plugin reaching for data outside its scope.
+func (c *call) auditDenied(ctx context.Context, reason string, detail map[string]string) {
+	detail["reason"], detail["version"] = reason, c.l.version
+	b, _ := json.Marshal(detail)
+	c.s.auditEntry(ctx, audit.Entry{Type: audit.TypeDataSecurity, Action: "plugin.data.denied", Target: "plugin:" + c.l.name,
+		PlatformID: c.platformID, Result: audit.Failure, Detail: b, RequestID: c.requestID, Account: "plugin:" + c.l.name})
+}
+
 func (s *Service) auditEntry(ctx context.Context, e audit.Entry) {
 	if s.cfg.Audit == nil {
 		return
@@ -236,6 +244,9 @@ func (c *call) resolve(ctx context.Context, raw json.RawMessage) (any, error) {
 	}
 	code, platform, err := c.s.cfg.Codes.Resolve(ctx, a.Code)
 	if code != nil && platform != c.platformID {
+		// Another platform's code: not found for the plugin, and on the
+		// record for the auditors.
+		c.auditDenied(ctx, "code of another platform", map[string]string{"code": code.Token, "platform": platform})
 		return nil, &plugin.Error{Code: plugin.ErrNotFound, Message: "no such code"}
 	}
 	if err != nil {

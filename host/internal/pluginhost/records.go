@@ -233,6 +233,7 @@ func (c *call) getFile(ctx context.Context, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	if f.plugin != c.l.name || f.platformID != c.platformID {
+		c.auditDenied(ctx, "file of another plugin or platform", map[string]string{"file": f.ID, "owner": f.plugin, "platform": f.platformID})
 		return nil, &plugin.Error{Code: plugin.ErrNotFound, Message: "no such file"}
 	}
 	return f.File, nil

@@ -472,6 +472,11 @@ func TestPluginIsolation(t *testing.T) {
 		if !strings.Contains(page, "ResourceNotFound") {
 			t.Fatalf("cross-platform resolve: %s", page)
 		}
+		var n int
+		h.srv.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_entries WHERE action = 'plugin.data.denied' AND target = 'plugin:probe-wasm'`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("cross-platform attempt audited %d times", n)
+		}
 		if _, page, _ = h.scan("GET", "/c/"+codes[0]+"/resolve?code="+codes[2], nil, ""); !strings.Contains(page, "resolve: "+codes[2]) {
 			t.Fatalf("same-platform resolve: %s", page)
 		}
