@@ -62,7 +62,13 @@ func (d DefaultRuntimes) Start(ctx context.Context, m *plugin.Manifest, artefact
 		if err := writeExecutable(path, artefact); err != nil {
 			return nil, err
 		}
-		return nativert.New(ctx, nativert.Config{Name: m.Name, Path: path, SM3: sm3, Log: log, Timeout: timeout})
+		// Address space, not heap: the Go runtime and gRPC reserve a few
+		// hundred MB of it before the plugin allocates anything.
+		mem := 768
+		if m.Limits.MemoryMB > 0 {
+			mem = min(m.Limits.MemoryMB, 4096) + 512
+		}
+		return nativert.New(ctx, nativert.Config{Name: m.Name, Path: path, SM3: sm3, Log: log, Timeout: timeout, MemoryLimitMB: mem})
 	}
 	return nil, fmt.Errorf("unknown runtime %q", m.Runtime)
 }

@@ -385,7 +385,7 @@ func TestPluginIsolation(t *testing.T) {
 		failures   map[string]int
 	}{
 		{codes[0], "wasm", map[string]int{"panic": 502, "loop": 504, "alloc": 502}},
-		{codes[1], "native", map[string]int{"panic": 500, "loop": 504, "exit": 502}},
+		{codes[1], "native", map[string]int{"panic": 500, "loop": 504, "exit": 502, "alloc": 502}},
 	} {
 		for route, want := range c.failures {
 			t.Run(c.name+"/"+route, func(t *testing.T) {

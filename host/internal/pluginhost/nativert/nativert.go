@@ -49,6 +49,9 @@ type Config struct {
 	// every restart that fails or whose process exits again before
 	// MaxBackoff has passed.
 	Backoff time.Duration
+	// MemoryLimitMB caps the process's address space; 0: no cap. A Go
+	// plugin needs a few hundred MB of address space beyond its heap.
+	MemoryLimitMB int
 	// Env is the process's environment ("KEY=value") besides PATH, LANG,
 	// LC_ALL, TZ and TMPDIR: the host's own environment holds its secrets
 	// and is not inherited.

@@ -1,6 +1,10 @@
 package nativert
 
-import "syscall"
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // sysProcAttr makes the kernel SIGKILL the plugin when the thread that
 // forked it ends (see spawner), above all when the host dies without
@@ -9,4 +13,11 @@ import "syscall"
 // it too.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: false}
+}
+
+// limitMemory caps the plugin's address space (RLIMIT_AS): a plugin that
+// allocates without bound fails its own allocation (the Go runtime exits
+// with "out of memory") instead of pushing the host into the OOM killer.
+func limitMemory(pid int, bytes uint64) error {
+	return unix.Prlimit(pid, unix.RLIMIT_AS, &unix.Rlimit{Cur: bytes, Max: bytes}, nil)
 }

@@ -197,6 +197,11 @@ func (r *Runner) start(ctx context.Context) (*instance, error) {
 	if err == nil {
 		err = r.connect(ctx, inst)
 	}
+	if err == nil && r.cfg.MemoryLimitMB > 0 {
+		if lerr := limitMemory(inst.pid, uint64(r.cfg.MemoryLimitMB)<<20); lerr != nil {
+			err = fmt.Errorf("limiting memory: %w", lerr)
+		}
+	}
 	if err != nil {
 		inst.kill()
 		return nil, err
