@@ -75,8 +75,12 @@ type Record struct {
 	CodeToken  string          `json:"codeToken,omitempty"` // the code it is about, for filters
 	Doc        json.RawMessage `json:"doc"`
 	Version    int64           `json:"version,omitempty"` // optimistic concurrency: Put with a version fails if it changed
-	CreatedAt  time.Time       `json:"createdAt,omitzero"`
-	UpdatedAt  time.Time       `json:"updatedAt,omitzero"`
+	// IfAbsent makes Put create only: it fails with
+	// FailedOperation.RecordExists when the id is taken (exactly-once
+	// markers across instances and nodes).
+	IfAbsent  bool      `json:"ifAbsent,omitempty"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
 // PutRecord creates or replaces a record; it answers the stored record.

@@ -23,7 +23,9 @@ import (
 	"github.com/opencitycode/citycode/sdk/plugin"
 )
 
-const maxLandingBody = 1 << 20
+// maxLandingBody bounds a landing request: a form with a phone photo
+// (files.write takes up to 5 MB).
+const maxLandingBody = 6 << 20
 
 var tokenRe = regexp.MustCompile(`^[A-Za-z0-9_-]{4,64}$`)
 
@@ -155,7 +157,7 @@ func (s *Service) servePlugin(w http.ResponseWriter, r *http.Request, l *loaded,
 		return
 	}
 	if len(body) > maxLandingBody {
-		s.page(w, http.StatusRequestEntityTooLarge, "内容过大", "提交的内容超过 1 MB。", r)
+		s.page(w, http.StatusRequestEntityTooLarge, "内容过大", "提交的内容超过 6 MB。", r)
 		return
 	}
 	reqID := httpapi.RequestID(ctx)

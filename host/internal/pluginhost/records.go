@@ -64,6 +64,21 @@ func (c *call) putRecord(ctx context.Context, raw json.RawMessage) (any, error) 
 	now := c.s.cfg.Clock()
 	out := plugin.Record{Collection: r.Collection, ID: r.ID, CodeToken: r.CodeToken}
 	var row pgx.Row
+	switch {
+	case r.IfAbsent && r.Version > 0:
+		return nil, invalid("ifAbsent and version exclude each other")
+	case r.IfAbsent:
+		row = c.s.cfg.Pool.QueryRow(ctx, `INSERT INTO plugin_records (plugin, platform_id, collection, id, code_token, doc, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (plugin, platform_id, collection, id) DO NOTHING
+			RETURNING doc, version, created_at, updated_at`,
+			c.l.name, c.platformID, r.Collection, r.ID, r.CodeToken, []byte(r.Doc), now)
+		if err := row.Scan(&out.Doc, &out.Version, &out.CreatedAt, &out.UpdatedAt); store.NoRows(err) {
+			return nil, &plugin.Error{Code: "FailedOperation.RecordExists", Message: fmt.Sprintf("record %s exists", r.ID)}
+		} else if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	if r.Version > 0 {
 		row = c.s.cfg.Pool.QueryRow(ctx, `UPDATE plugin_records SET doc = $5, code_token = $6, version = version + 1, updated_at = $7
 			WHERE plugin = $1 AND platform_id = $2 AND collection = $3 AND id = $4 AND version = $8

@@ -62,11 +62,11 @@ func (d DefaultRuntimes) Start(ctx context.Context, m *plugin.Manifest, artefact
 		if err := writeExecutable(path, artefact); err != nil {
 			return nil, err
 		}
-		// Address space, not heap: the Go runtime and gRPC reserve a few
-		// hundred MB of it before the plugin allocates anything.
-		mem := 768
+		// Writable memory: the heap the manifest asks for (default 512 MB)
+		// plus room for the runtime, gRPC and stacks.
+		mem := 512 + 128
 		if m.Limits.MemoryMB > 0 {
-			mem = min(m.Limits.MemoryMB, 4096) + 512
+			mem = min(m.Limits.MemoryMB, 4096) + 128
 		}
 		return nativert.New(ctx, nativert.Config{Name: m.Name, Path: path, SM3: sm3, Log: log, Timeout: timeout, MemoryLimitMB: mem})
 	}

@@ -186,7 +186,7 @@ func manifestWith(t testing.TB, src string, edit func(m map[string]any)) []byte 
 func probeManifest(t testing.TB, name, runtime, entry string) []byte {
 	t.Helper()
 	routes := []map[string]any{}
-	for _, r := range []string{"home", "panic", "loop", "alloc", "exit", "slow", "undeclared", "peek", "resolve", "write", "caps", "modify"} {
+	for _, r := range []string{"home", "panic", "loop", "alloc", "exit", "slow", "undeclared", "peek", "resolve", "write", "caps", "modify", "once"} {
 		path := "/" + r
 		if r == "home" {
 			path = "/"
@@ -454,6 +454,12 @@ func TestPluginIsolation(t *testing.T) {
 		h.scan("POST", "/c/"+codes[2]+"/message", strings.NewReader("text=hello的留言"), "application/x-www-form-urlencoded")
 		if _, page, _ := h.scan("GET", "/c/"+codes[1]+"/write?text=native", nil, ""); !strings.Contains(page, "write: <nil>") {
 			t.Fatalf("probe write: %s", page)
+		}
+		if _, page, _ := h.scan("GET", "/c/"+codes[1]+"/once?id=alert-1", nil, ""); !strings.Contains(page, "once: <nil>") {
+			t.Fatalf("create-only write: %s", page)
+		}
+		if _, page, _ := h.scan("GET", "/c/"+codes[1]+"/once?id=alert-1", nil, ""); !strings.Contains(page, "FailedOperation.RecordExists") {
+			t.Fatalf("second create-only write: %s", page)
 		}
 		// probe-wasm declares a "messages" collection too, but sees none of
 		// hello's or probe-native's.

@@ -49,8 +49,8 @@ type Config struct {
 	// every restart that fails or whose process exits again before
 	// MaxBackoff has passed.
 	Backoff time.Duration
-	// MemoryLimitMB caps the process's address space; 0: no cap. A Go
-	// plugin needs a few hundred MB of address space beyond its heap.
+	// MemoryLimitMB caps the process's writable memory (heap, stacks);
+	// 0: no cap.
 	MemoryLimitMB int
 	// Env is the process's environment ("KEY=value") besides PATH, LANG,
 	// LC_ALL, TZ and TMPDIR: the host's own environment holds its secrets

@@ -78,6 +78,9 @@ func handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugi
 		}
 		return plugin.JSON(200, map[string]any{"operator": req.Operator.Account, "platform": req.Operator.PlatformID,
 			"q": req.QueryValue("q"), "body": json.RawMessage(orNull(req.Body))})
+	case "once":
+		_, err := host.PutRecord(ctx, plugin.Record{Collection: "messages", ID: req.QueryValue("id"), Doc: []byte(`{"once":true}`), IfAbsent: true})
+		return plugin.HTML(200, fmt.Sprintf("once: %v", err)), nil
 	case "visitor":
 		b, _ := json.Marshal(req.Visitor)
 		return plugin.HTML(200, "visitor: "+string(b)), nil
