@@ -111,6 +111,17 @@ func read(t testing.TB, resp *http.Response) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// Admin calls one of the plugin's admin routes (manifest kind admin) as an
+// operator of the main platform, and answers its JSON.
+func (h *Harness) Admin(t testing.TB, method, path, body string) string {
+	t.Helper()
+	args := []string{"plugin", "admin", h.Plugin, method, path}
+	if body != "" {
+		args = append(args, "--json", body)
+	}
+	return h.CLI(t, args...)
+}
+
 // CLI runs a citycode command against the harness's database (for
 // example "plugin", "disable", name).
 func (h *Harness) CLI(t testing.TB, args ...string) string {

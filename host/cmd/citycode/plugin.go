@@ -45,6 +45,8 @@ const pluginUsage = `usage: citycode plugin <command> [flags]
   bind NAME [--platform P] [--kind object|enterprise] [--type TYPE] [--code TOKEN]
                          route codes to the plugin's landing page (put online at once)
   list [--platform P]    installed plugins
+  admin NAME METHOD PATH [--json BODY] [--platform P]
+                         call the plugin's admin route as the operator "cli" (answers its JSON)
   records NAME COLLECTION [--platform P] [--export FILE.xlsx]
                          the plugin's records (JSON lines, newest first), or an xlsx export
   logs NAME [--file F]   the plugin's lines in a host log (JSON lines; default stdin)
@@ -207,6 +209,24 @@ func pluginCmd(args []string, stdout io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", p.Name, p.ActiveVersion, p.Runtime, p.Enabled, health, p.Title)
 		}
 		return tw.Flush()
+	case "admin":
+		if len(pos) != 3 {
+			return errors.New("usage: citycode plugin admin NAME METHOD PATH [--json BODY] [--platform P]")
+		}
+		// The plugin runs in this process for the call.
+		if err := ph.Start(ctx); err != nil {
+			return err
+		}
+		var body []byte
+		if flags["json"] != "" {
+			body = []byte(flags["json"])
+		}
+		out, err := ph.Admin(ctx, pos[0], platform, strings.ToUpper(pos[1]), pos[2], nil, body, "cli")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", out)
+		return err
 	case "records":
 		if len(pos) != 2 {
 			return errors.New("usage: citycode plugin records NAME COLLECTION [--platform P] [--export FILE.xlsx]")

@@ -46,76 +46,88 @@ func (s *Service) adminCall(method string) func(context.Context, *AdminIn) (*jso
 		if err != nil {
 			return nil, err
 		}
-		l := s.get(in.Name)
-		if l == nil {
-			return nil, fault.NotFoundf("plugin %s is not running", in.Name)
-		}
-		on, config, err := s.enablement(ctx, p, in.Name)
-		if err != nil {
-			return nil, err
-		}
-		if !on {
-			return nil, fault.Conflictf(fault.CodeFailedOperation, "plugin %s is not enabled on platform %s", in.Name, p)
-		}
-		path := "/" + strings.TrimPrefix(in.Path, "/")
-		route, ok := l.manifest.Route(plugin.Admin, method, path)
-		if !ok {
-			return nil, fault.NotFoundf("plugin %s has no admin route %s %s", in.Name, method, path)
-		}
 		q := map[string][]string{}
 		for k, v := range map[string]string{"q": in.Q, "pageNo": in.PageNo, "pageSize": in.PageSize} {
 			if v != "" {
 				q[k] = []string{v}
 			}
 		}
-		op := &plugin.Operator{PlatformID: p}
+		account := ""
 		if a := actor.From(ctx); a != nil {
-			op.Account = a.Account
+			account = a.Account
 		}
-		req := &plugin.Request{ID: httpapi.RequestID(ctx), Route: route.Name, Kind: plugin.Admin, Method: method, Path: path,
-			Query: q, Header: map[string]string{"Content-Type": "application/json"}, Body: in.Body, PlatformID: p,
-			Visitor: plugin.Visitor{Tourist: true}, Operator: op, Config: config}
-		if req.ID == "" {
-			req.ID = newID("q")
-		}
-		out, err := s.Call(ctx, in.Name, p, req, true)
+		out, err := s.Admin(ctx, in.Name, p, method, in.Path, q, in.Body, account)
 		if err != nil {
-			return nil, fault.Wrap(err, fault.Unavailable, fault.CodeServiceUnavailable, "the plugin did not answer; try again")
+			return nil, err
 		}
-		if out.Error != nil {
-			// The plugin's message, under the host's own code of the same
-			// class: the API answers only codes it documents.
-			msg := out.Error.Message
-			switch pluginErrorStatus(out.Error.Code) {
-			case http.StatusBadRequest:
-				if strings.HasPrefix(out.Error.Code, fault.CodeMissingParameter) {
-					return nil, fault.E(fault.Invalid, fault.CodeMissingParameter, "%s", msg)
-				}
-				return nil, fault.Invalidf("%s", msg)
-			case http.StatusNotFound:
-				return nil, fault.NotFoundf("%s", msg)
-			case http.StatusForbidden:
-				return nil, fault.Deniedf("%s", msg)
-			case http.StatusConflict:
-				return nil, fault.Conflictf(fault.CodeFailedOperation, "%s", msg)
-			}
-			return nil, fault.E(fault.Unavailable, fault.CodeServiceUnavailable, "the plugin failed: %s", msg)
-		}
-		body := out.Response.Body
-		if st := out.Response.Status; st >= 400 {
-			msg := fmt.Sprintf("the plugin answered %d", st)
-			switch {
-			case st == http.StatusNotFound:
-				return nil, fault.NotFoundf("%s", msg)
-			case st < 500:
-				return nil, fault.Invalidf("%s", msg)
-			}
-			return nil, fault.E(fault.Unavailable, fault.CodeServiceUnavailable, "%s", msg)
-		}
-		if !json.Valid(body) {
-			return nil, fault.E(fault.Unavailable, fault.CodeServiceUnavailable, "the plugin's admin route did not answer JSON")
-		}
-		raw := json.RawMessage(body)
-		return &raw, nil
+		return &out, nil
 	}
+}
+
+// Admin calls a plugin's admin route for a platform on behalf of an
+// operator (already authorized by the caller) and answers its JSON.
+func (s *Service) Admin(ctx context.Context, name, platformID, method, path string, query map[string][]string, body []byte, account string) (json.RawMessage, error) {
+	p := platformID
+	l := s.get(name)
+	if l == nil {
+		return nil, fault.NotFoundf("plugin %s is not running", name)
+	}
+	on, config, err := s.enablement(ctx, p, name)
+	if err != nil {
+		return nil, err
+	}
+	if !on {
+		return nil, fault.Conflictf(fault.CodeFailedOperation, "plugin %s is not enabled on platform %s", name, p)
+	}
+	path = "/" + strings.TrimPrefix(path, "/")
+	route, ok := l.manifest.Route(plugin.Admin, method, path)
+	if !ok {
+		return nil, fault.NotFoundf("plugin %s has no admin route %s %s", name, method, path)
+	}
+	q := query
+	op := &plugin.Operator{PlatformID: p, Account: account}
+	req := &plugin.Request{ID: httpapi.RequestID(ctx), Route: route.Name, Kind: plugin.Admin, Method: method, Path: path,
+		Query: q, Header: map[string]string{"Content-Type": "application/json"}, Body: body, PlatformID: p,
+		Visitor: plugin.Visitor{Tourist: true}, Operator: op, Config: config}
+	if req.ID == "" {
+		req.ID = newID("q")
+	}
+	out, err := s.Call(ctx, name, p, req, true)
+	if err != nil {
+		return nil, fault.Wrap(err, fault.Unavailable, fault.CodeServiceUnavailable, "the plugin did not answer; try again")
+	}
+	if out.Error != nil {
+		// The plugin's message, under the host's own code of the same
+		// class: the API answers only codes it documents.
+		msg := out.Error.Message
+		switch pluginErrorStatus(out.Error.Code) {
+		case http.StatusBadRequest:
+			if strings.HasPrefix(out.Error.Code, fault.CodeMissingParameter) {
+				return nil, fault.E(fault.Invalid, fault.CodeMissingParameter, "%s", msg)
+			}
+			return nil, fault.Invalidf("%s", msg)
+		case http.StatusNotFound:
+			return nil, fault.NotFoundf("%s", msg)
+		case http.StatusForbidden:
+			return nil, fault.Deniedf("%s", msg)
+		case http.StatusConflict:
+			return nil, fault.Conflictf(fault.CodeFailedOperation, "%s", msg)
+		}
+		return nil, fault.E(fault.Unavailable, fault.CodeServiceUnavailable, "the plugin failed: %s", msg)
+	}
+	answer := out.Response.Body
+	if st := out.Response.Status; st >= 400 {
+		msg := fmt.Sprintf("the plugin answered %d", st)
+		switch {
+		case st == http.StatusNotFound:
+			return nil, fault.NotFoundf("%s", msg)
+		case st < 500:
+			return nil, fault.Invalidf("%s", msg)
+		}
+		return nil, fault.E(fault.Unavailable, fault.CodeServiceUnavailable, "%s", msg)
+	}
+	if !json.Valid(answer) {
+		return nil, fault.E(fault.Unavailable, fault.CodeServiceUnavailable, "the plugin's admin route did not answer JSON")
+	}
+	return json.RawMessage(answer), nil
 }

@@ -25,6 +25,8 @@ func (handler) Handle(ctx context.Context, host *plugin.Host, req *plugin.Reques
 		return submit(ctx, host, req)
 	case "status":
 		return status(ctx, host, req)
+	case "admin-status":
+		return setStatus(ctx, host, req)
 	}
 	return plugin.HTML(404, "not found"), nil
 }
@@ -142,4 +144,34 @@ func parseForm(req *plugin.Request) (string, *upload, error) {
 		photo.name = "photo"
 	}
 	return text, photo, nil
+}
+
+// setStatus is the operator's side: a report is handled (处理中, 已办结),
+// and the citizen sees it on the status page.
+func setStatus(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugin.Response, error) {
+	var in struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(req.Body, &in); err != nil || in.ID == "" {
+		return nil, &plugin.Error{Code: "MissingParameter", Message: "请提供上报编号 id"}
+	}
+	if in.Status != "处理中" && in.Status != "已办结" {
+		return nil, &plugin.Error{Code: plugin.ErrInvalid, Message: "状态须为 处理中 或 已办结"}
+	}
+	rec, err := host.GetRecord(ctx, "reports", in.ID)
+	if err != nil {
+		return nil, err
+	}
+	var r report
+	_ = json.Unmarshal(rec.Doc, &r)
+	r.Status = in.Status
+	doc, _ := json.Marshal(r)
+	if _, err := host.PutRecord(ctx, plugin.Record{Collection: "reports", ID: rec.ID, CodeToken: rec.CodeToken, Doc: doc, Version: rec.Version}); err != nil {
+		return nil, err
+	}
+	if err := host.Audit(ctx, "report.status", "report:"+rec.ID, map[string]string{"status": in.Status, "operator": req.Operator.Account}); err != nil {
+		return nil, err
+	}
+	return plugin.JSON(200, map[string]string{"id": rec.ID, "status": in.Status})
 }

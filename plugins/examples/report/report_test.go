@@ -32,6 +32,13 @@ func TestReportInTheHost(t *testing.T) {
 	if _, page := h.Get(t, code, "/status?id="+id); !strings.Contains(page, "已受理") {
 		t.Fatalf("status: %s", page)
 	}
+	// The operator handles it; the citizen sees the new status.
+	if out := h.Admin(t, "POST", "/status", `{"id":"`+id+`","status":"已办结"}`); !strings.Contains(out, "已办结") {
+		t.Fatalf("admin status: %s", out)
+	}
+	if _, page := h.Get(t, code, "/status?id="+id); !strings.Contains(page, "已办结") {
+		t.Fatalf("status after handling: %s", page)
+	}
 	if status, _ := h.Get(t, code, "/status?id=nope"); status != 404 {
 		t.Fatalf("unknown report: %d", status)
 	}
