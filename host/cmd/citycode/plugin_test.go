@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -104,5 +106,91 @@ func TestPluginScaffoldJourney(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "一物一码") {
 		t.Fatalf("standard page: %d %s", resp.StatusCode, body)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestPluginDevReloads: `citycode plugin dev` installs and activates the
+// plugin again whenever its .wasm changes, so running hosts pick up a
+// rebuild without a restart.
+func TestPluginDevReloads(t *testing.T) {
+	pool, dbURL := storetest.NewWithURL(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("CITYCODE_SECURITY_MASTER_KEY", hex.EncodeToString(codec.Random(16)))
+	t.Setenv("CITYCODE_PLUGINS_DIR", filepath.Join(t.TempDir(), "plugins"))
+	_, file, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(file), "..", "..", "..", "plugins", "examples", "hello")
+	dir := t.TempDir()
+	wasm := filepath.Join(dir, "hello.wasm")
+	build := exec.Command("go", "build", "-trimpath", "-buildmode=c-shared", "-o", wasm, ".")
+	build.Dir, build.Env = src, append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	man, err := os.ReadFile(filepath.Join(src, "plugin.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plugin.json"), man, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ph, ctx, done, err := openPluginHost(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	dctx, cancel := context.WithCancel(ctx)
+	var out lockedBuffer
+	stopped := make(chan struct{})
+	go func() { devLoop(dctx, ph, dir, "100ms", &out); close(stopped) }()
+	defer func() { cancel(); <-stopped }()
+	waitFor := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for strings.Count(out.String(), "dev: reloaded") < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("want %d reloads: %s", n, out.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor(1)
+	// A rebuild: the same module with a custom section appended (valid
+	// WASM, different bytes).
+	f, err := os.OpenFile(wasm, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("\x00\x06\x04test!"))
+	f.Close()
+	waitFor(2)
+	var active string
+	var versions int
+	pool.QueryRow(context.Background(), `SELECT active_version, (SELECT count(*) FROM plugin_versions WHERE name = 'hello') FROM plugins WHERE name = 'hello'`).Scan(&active, &versions)
+	if versions != 2 || !strings.Contains(active, "-dev.") {
+		t.Fatalf("active %q of %d versions", active, versions)
+	}
+	var sum string
+	pool.QueryRow(context.Background(), `SELECT sm3 FROM plugin_versions WHERE name = 'hello' AND version = $1`, active).Scan(&sum)
+	b, _ := os.ReadFile(wasm)
+	if sum != codec.SM3Hex(b) {
+		t.Fatal("the active version is not the rebuilt module")
 	}
 }

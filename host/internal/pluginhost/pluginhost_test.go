@@ -282,3 +282,68 @@ func TestAccessTokenRedeemsOnce(t *testing.T) {
 		t.Fatalf("second redeem: %v", err)
 	}
 }
+
+// TestLandingPrecedence: the most specific online binding wins — the code
+// itself, owner unit + object type, region + object type (longest region
+// prefix), object type, code kind — and offline or other platforms'
+// bindings never count.
+func TestLandingPrecedence(t *testing.T) {
+	s, _ := newService(t)
+	ctx := context.Background()
+	man, wasm := hello(t)
+	if _, err := s.Install(ctx, &pluginhost.Package{Manifest: man, Artefact: wasm}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	code := &plugin.Code{Token: "tok1", Kind: "object", TypeID: "T0001", RegionCode: "310104001", OwnerUnit: "徐汇环卫所"}
+	online := func(in pluginhost.BindingIn) int64 {
+		t.Helper()
+		in.Plugin = "hello"
+		b, err := s.CreateBinding(ctx, &in, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range []string{"review", "online"} {
+			if _, err := s.SetBindingState(ctx, b.ID, st); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return b.ID
+	}
+	want := func(id int64, scope string) {
+		t.Helper()
+		gotID, gotScope, err := s.BindingFor(ctx, "P0001", code)
+		if err != nil || gotID != id || gotScope != scope {
+			t.Fatalf("binding %d %q (%v), want %d %q", gotID, gotScope, err, id, scope)
+		}
+	}
+	want(0, "")
+	// Bindings of another platform and bindings not online never count.
+	online(pluginhost.BindingIn{PlatformID: "P0002", Scope: "code", CodeToken: "tok1"})
+	if _, err := s.CreateBinding(ctx, &pluginhost.BindingIn{PlatformID: "P0001", Scope: "code", CodeToken: "tok1", Plugin: "hello"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	want(0, "")
+	kind := online(pluginhost.BindingIn{PlatformID: "P0001", Scope: "kind", CodeKind: "object"})
+	want(kind, "kind")
+	typ := online(pluginhost.BindingIn{PlatformID: "P0001", Scope: "type", TypeID: "T0001"})
+	want(typ, "type")
+	online(pluginhost.BindingIn{PlatformID: "P0001", Scope: "region_type", RegionCode: "31", TypeID: "T0001"})
+	district := online(pluginhost.BindingIn{PlatformID: "P0001", Scope: "region_type", RegionCode: "310104", TypeID: "T0001"})
+	online(pluginhost.BindingIn{PlatformID: "P0001", Scope: "region_type", RegionCode: "310105", TypeID: "T0001"})
+	want(district, "region_type") // the longest matching prefix
+	owner := online(pluginhost.BindingIn{PlatformID: "P0001", Scope: "owner_type", OwnerUnit: "徐汇环卫所", TypeID: "T0001"})
+	want(owner, "owner_type")
+	own := online(pluginhost.BindingIn{PlatformID: "P0001", Scope: "code", CodeToken: "tok1"})
+	want(own, "code")
+	// Taking the most specific offline falls back to the next.
+	if _, err := s.SetBindingState(ctx, own, "offline"); err != nil {
+		t.Fatal(err)
+	}
+	want(owner, "owner_type")
+	// Another object type matches only the kind binding.
+	other := *code
+	other.TypeID = "T0002"
+	if id, scope, _ := s.BindingFor(ctx, "P0001", &other); id != kind || scope != "kind" {
+		t.Fatalf("other type: %d %s", id, scope)
+	}
+}

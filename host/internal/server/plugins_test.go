@@ -304,7 +304,15 @@ func TestPluginLanding(t *testing.T) {
 		t.Fatalf("install report: %d %s %s", a.Status, a.Code, a.Msg)
 	}
 	h.must(admin, "POST", "/console/plugins/report/enable", map[string]any{})
-	h.bind(admin, map[string]any{"scope": "code", "codeToken": codes[1], "plugin": "report"})
+	rid := h.bind(admin, map[string]any{"scope": "code", "codeToken": codes[1], "plugin": "report"})
+	// The console previews a binding on a real code.
+	if a := h.call(admin, "GET", fmt.Sprintf("/console/landing/bindings/%d/preview?code=%s", rid, codes[3]), nil); a.Status != 200 ||
+		!strings.HasPrefix(a.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(a.Raw), "问题上报") {
+		t.Fatalf("preview: %d %s", a.Status, a.Raw)
+	}
+	if a := h.call(admin, "GET", fmt.Sprintf("/console/landing/bindings/%d/preview?code=nosuchcode", rid), nil); a.Status != 404 {
+		t.Fatalf("preview of an unknown code: %d", a.Status)
+	}
 	if _, page, _ = h.scan("GET", "/c/"+codes[1], nil, ""); !strings.Contains(page, "问题上报") {
 		t.Fatalf("native landing: %s", page)
 	}
