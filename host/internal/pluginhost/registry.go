@@ -374,6 +374,11 @@ func (s *Service) manifestOf(ctx context.Context, name string) *plugin.Manifest 
 func (s *Service) sync(ctx context.Context) error {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
+	select {
+	case <-s.stop:
+		return nil // closed: start nothing that Close would not stop
+	default:
+	}
 	rows, err := s.cfg.Pool.Query(ctx, `SELECT name, active_version, generation FROM plugins`)
 	if err != nil {
 		return err

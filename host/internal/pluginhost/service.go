@@ -147,12 +147,12 @@ func (s *Service) follow() {
 
 // Close stops every plugin, waiting for calls in flight until ctx ends.
 func (s *Service) Close(ctx context.Context) error {
+	s.loadMu.Lock()
 	select {
 	case <-s.stop:
 	default:
 		close(s.stop)
 	}
-	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
 	old := *s.live.Load()
 	empty := map[string]*loaded{}
