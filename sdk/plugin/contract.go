@@ -158,7 +158,7 @@ const (
 	ErrDenied      = "UnauthorizedOperation.Capability"
 	ErrNotFound    = "ResourceNotFound"
 	ErrInvalid     = "InvalidParameter"
-	ErrUnavailable = "FailedOperation.Unavailable"
+	ErrUnavailable = "ServiceUnavailable"
 	ErrInternal    = "InternalError"
 )
 

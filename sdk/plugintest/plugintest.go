@@ -112,14 +112,26 @@ func read(t testing.TB, resp *http.Response) (int, string) {
 }
 
 // Admin calls one of the plugin's admin routes (manifest kind admin) as an
-// operator of the main platform, and answers its JSON.
+// operator of the main platform, and answers its JSON. path may carry a
+// query (/requests?q=待审核).
 func (h *Harness) Admin(t testing.TB, method, path, body string) string {
 	t.Helper()
+	out, err := h.AdminErr(method, path, body)
+	if err != nil {
+		t.Fatalf("plugintest: admin %s %s: %v", method, path, err)
+	}
+	return out
+}
+
+// AdminErr is Admin answering the refusal instead of failing the test:
+// the error's text holds the host's error code and message.
+func (h *Harness) AdminErr(method, path, body string) (string, error) {
 	args := []string{"plugin", "admin", h.Plugin, method, path}
 	if body != "" {
 		args = append(args, "--json", body)
 	}
-	return h.CLI(t, args...)
+	out, err := run(h.bin, h.env, args...)
+	return strings.TrimSpace(out), err
 }
 
 // CLI runs a citycode command against the harness's database (for
@@ -255,13 +267,18 @@ func citycode(t testing.TB) string {
 	return binPath
 }
 
+// run runs the citycode command and answers its standard output; on
+// failure the error carries its standard error (log lines never mix into
+// the output a test parses).
 func run(bin string, env []string, args ...string) (string, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%w: %s", err, strings.TrimSpace(errOut.String()))
+	}
+	return out.String(), nil
 }
 
 func freeAddr(t testing.TB) string {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -25,6 +26,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/pluginhost"
 	"github.com/opencitycode/citycode/host/internal/policy"
+	"github.com/opencitycode/citycode/host/internal/server"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
 	"github.com/opencitycode/citycode/sdk/plugin"
 )
@@ -45,7 +47,7 @@ const pluginUsage = `usage: citycode plugin <command> [flags]
   bind NAME [--platform P] [--kind object|enterprise] [--type TYPE] [--code TOKEN]
                          route codes to the plugin's landing page (put online at once)
   list [--platform P]    installed plugins
-  admin NAME METHOD PATH [--json BODY] [--platform P]
+  admin NAME METHOD PATH[?q=…] [--json BODY] [--platform P]
                          call the plugin's admin route as the operator "cli" (answers its JSON)
   records NAME COLLECTION [--platform P] [--export FILE.xlsx]
                          the plugin's records (JSON lines, newest first), or an xlsx export
@@ -221,7 +223,12 @@ func pluginCmd(args []string, stdout io.Writer) error {
 		if flags["json"] != "" {
 			body = []byte(flags["json"])
 		}
-		out, err := ph.Admin(ctx, pos[0], platform, strings.ToUpper(pos[1]), pos[2], nil, body, "cli")
+		path, rawQuery, _ := strings.Cut(pos[2], "?")
+		query, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return fmt.Errorf("query of %s: %w", pos[2], err)
+		}
+		out, err := ph.Admin(ctx, pos[0], platform, strings.ToUpper(pos[1]), path, query, body, "cli")
 		if err != nil {
 			return err
 		}
@@ -323,7 +330,7 @@ func openPluginHost(args []string) (*pluginhost.Service, context.Context, func()
 		return fail(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ph, err := pluginhost.New(pluginhost.Config{Pool: sc.pool, Authz: engine, Events: evw, Codes: cliCodes{objects}, Log: log,
+	ph, err := pluginhost.New(pluginhost.Config{Pool: sc.pool, Authz: engine, Events: evw, Codes: server.PluginCodes(objects), Log: log,
 		Runtimes:     pluginhost.DefaultRuntimes{Dir: cfg.Plugins.Dir, Log: log},
 		PseudonymKey: []byte(sealer.BlindIndex("plugin visitor pseudonyms", "pluginhost.pseudonym"))})
 	if err != nil {
@@ -337,17 +344,6 @@ func openPluginHost(args []string) (*pluginhost.Service, context.Context, func()
 		engine.Close()
 		done()
 	}, nil
-}
-
-// cliCodes: the CLI resolves no codes.
-type cliCodes struct{ o *codeengine.Objects }
-
-func (cliCodes) Resolve(context.Context, string) (*plugin.Code, string, error) {
-	return nil, "", errors.New("not available in the CLI")
-}
-
-func (cliCodes) MergeAttributes(context.Context, string, string, string, []byte) (*plugin.Code, error) {
-	return nil, errors.New("not available in the CLI")
 }
 
 // goTool runs the go command in dir.

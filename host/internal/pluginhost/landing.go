@@ -211,6 +211,8 @@ func pluginErrorStatus(code string) int {
 		return http.StatusForbidden
 	case strings.HasPrefix(code, "FailedOperation"):
 		return http.StatusConflict
+	case strings.HasPrefix(code, plugin.ErrUnavailable):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -68,6 +70,10 @@ func (h holders) Authorized(ctx context.Context, personID int64, orgID string) (
 // landingCodes adapts the code engine's object codes to the plugin host.
 type landingCodes struct{ o *codeengine.Objects }
 
+// PluginCodes is the code engine as the plugin host sees it (for the
+// command line's plugin host).
+func PluginCodes(o *codeengine.Objects) pluginhost.Codes { return landingCodes{o} }
+
 func (l landingCodes) Resolve(ctx context.Context, code string) (*plugin.Code, string, error) {
 	c, platform, err := l.o.Scan(ctx, code)
 	if c == nil {
@@ -85,6 +91,15 @@ func (l landingCodes) MergeAttributes(ctx context.Context, pluginName, platformI
 }
 
 func pluginCode(c *codeengine.ObjectCode) *plugin.Code {
-	return &plugin.Code{Token: c.Token, Kind: "object", Number: c.Number, Status: c.Status, CodeDefID: c.CodeDefID,
+	out := &plugin.Code{Token: c.Token, Kind: "object", Number: c.Number, Status: c.Status, CodeDefID: c.CodeDefID,
 		TypeID: c.TypeID, TypeName: c.TypeName, RegionCode: c.RegionCode, OwnerUnit: c.OwnerUnit, Attributes: c.Attributes}
+	// The object's name, when its attributes carry one (名称).
+	var named struct {
+		Name string `json:"name"`
+		CN   string `json:"名称"`
+	}
+	if json.Unmarshal(c.Attributes, &named) == nil {
+		out.Name = cmp.Or(named.Name, named.CN)
+	}
+	return out
 }

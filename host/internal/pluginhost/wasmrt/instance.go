@@ -147,9 +147,9 @@ func (in *instance) capability(ctx context.Context, call []byte) []byte {
 // request (during initialization), one the host function left unanswered,
 // one made in a call given no host function.
 var (
-	noRequest = []byte(`{"error":{"code":"FailedOperation.Unavailable","message":"no request in flight"}}`)
+	noRequest = []byte(`{"error":{"code":"ServiceUnavailable","message":"no request in flight"}}`)
 	noAnswer  = []byte(`{"error":{"code":"InternalError","message":"the host answered nothing"}}`)
-	noHost    = []byte(`{"error":{"code":"FailedOperation.Unavailable","message":"no capabilities in this call"}}`)
+	noHost    = []byte(`{"error":{"code":"ServiceUnavailable","message":"no capabilities in this call"}}`)
 )
 
 func refuse(context.Context, []byte) []byte { return noHost }

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/url"
+	"time"
+
+	"github.com/opencitycode/citycode/sdk/plugin"
+)
+
+// handler serves every route of plugin.json. now is its clock, faked in
+// tests; everything else comes from the request.
+type handler struct {
+	now func() time.Time
+}
+
+var _ plugin.Handler = handler{}
+
+// access says who may use a route, checked before it is served.
+type access int
+
+const (
+	anyone   access = iota // citizens, tourists included (the service point's page)
+	login                  // logged-in citizens: an application is made by someone
+	operator               // console operators, through the host's admin routes
+)
+
+// route is one entry of plugin.json's routes, by name.
+type route struct {
+	serve  func(ctx context.Context, c *call) (*plugin.Response, error)
+	access access
+}
+
+// routes is the registry of the manifest's routes; a unit test checks that
+// it and plugin.json name the same routes, that only the service point's
+// page is open to tourists and that the operator routes are the admin
+// ones.
+var routes = map[string]route{
+	"home":               {serve: home},
+	"apply-form":         {serve: applyForm, access: login},
+	"apply":              {serve: submitApplication, access: login},
+	"application":        {serve: applicationStatus, access: login},
+	"admin-applications": {serve: listApplications, access: operator},
+	"admin-review":       {serve: review, access: operator},
+}
+
+// call is one request being served: the host handle, the request, the
+// platform's configuration with defaults applied, the service point the
+// code stands for (landing and action routes) and the time of the
+// request in Beijing time.
+type call struct {
+	host  *plugin.Host
+	req   *plugin.Request
+	cfg   config
+	point point
+	now   time.Time
+}
+
+// cst is Beijing time. WASM guests have no time zone database, and the
+// city works in one zone: a fixed offset is exact.
+var cst = time.FixedZone("CST", 8*3600)
+
+func (h handler) Handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugin.Response, error) {
+	r, ok := routes[req.Route]
+	if !ok {
+		return nil, notFound("页面不存在")
+	}
+	cfg, err := loadConfig(req.Config)
+	if err != nil {
+		return nil, err
+	}
+	c := &call{host: host, req: req, cfg: cfg, now: h.now().In(cst)}
+	if r.access == operator {
+		// The host authenticated the operator and checked plugin.read or
+		// plugin.update; a call that is not an admin call never gets
+		// here, whatever its route name says.
+		if req.Kind != plugin.Admin || req.Operator == nil {
+			return nil, denied("仅限平台工作人员在控制台使用")
+		}
+		return r.serve(ctx, c)
+	}
+	if req.Code == nil {
+		return nil, invalid("缺少扫码信息")
+	}
+	if r.access == login {
+		// The host already sends tourists to log in on routes not marked
+		// tourist; checked again so that the rule does not depend on the
+		// manifest.
+		if req.Visitor.Tourist || req.Visitor.Pseudonym == "" {
+			return nil, denied("租赁申请仅供登录用户使用，请在城市码 App 中扫码后登录")
+		}
+	}
+	c.point = pointOf(req.Code)
+	return r.serve(ctx, c)
+}
+
+// Errors the host turns into status codes: InvalidParameter and
+// MissingParameter 400, UnauthorizedOperation 403, ResourceNotFound 404,
+// FailedOperation 409. Messages are shown to citizens and operators as
+// they are.
+
+func invalid(msg string) error { return &plugin.Error{Code: plugin.ErrInvalid, Message: msg} }
+
+func missing(msg string) error { return &plugin.Error{Code: "MissingParameter", Message: msg} }
+
+func denied(msg string) error { return &plugin.Error{Code: "UnauthorizedOperation", Message: msg} }
+
+func notFound(msg string) error { return &plugin.Error{Code: plugin.ErrNotFound, Message: msg} }
+
+func conflict(code, msg string) error {
+	return &plugin.Error{Code: "FailedOperation." + code, Message: msg}
+}
+
+// warn logs a failure that must not fail the request: an application
+// stored is answered as stored even when its notification could not be
+// queued.
+func (c *call) warn(ctx context.Context, what string, err error) {
+	c.host.Log(ctx, "warn", what+": "+err.Error())
+}
+
+// stamp formats a time for documents: RFC 3339 in Beijing time, readable
+// in exports and parseable.
+func stamp(t time.Time) string { return t.In(cst).Format(time.RFC3339) }
+
+// readable formats a stamp for a page; what does not parse is shown as is.
+func readable(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.In(cst).Format("2006-01-02 15:04")
+}
+
+// maxField bounds a form field: the form has a few short ones.
+const maxField = 4 << 10
+
+// readForm parses a urlencoded or multipart body into its fields. The
+// application carries no file: a file part is refused.
+func readForm(req *plugin.Request) (url.Values, error) {
+	mt, params, err := mime.ParseMediaType(req.Header["Content-Type"])
+	if err != nil {
+		mt = "application/x-www-form-urlencoded"
+	}
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		v, err := url.ParseQuery(string(req.Body))
+		if err != nil {
+			return nil, invalid("表单无法解析")
+		}
+		return v, nil
+	case "multipart/form-data":
+	default:
+		return nil, invalid("请以表单（application/x-www-form-urlencoded 或 multipart/form-data）提交")
+	}
+	if params["boundary"] == "" {
+		return nil, invalid("表单无法解析：缺少 multipart boundary")
+	}
+	values := url.Values{}
+	mr := multipart.NewReader(bytes.NewReader(req.Body), params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return values, nil
+		}
+		if err != nil {
+			return nil, invalid("表单无法解析")
+		}
+		if part.FileName() != "" {
+			return nil, invalid("租赁申请无需上传文件")
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxField+1))
+		if err != nil || len(b) > maxField {
+			return nil, invalid("表单字段过长")
+		}
+		values.Add(part.FormName(), string(b))
+	}
+}
+
+// decode reads a record's document; a document that does not decode is
+// shown empty rather than failing the page.
+func decode(rec plugin.Record, v any) { _ = json.Unmarshal(rec.Doc, v) }
+
+// put stores a document in a collection about a code; version 0 creates
+// or replaces, a version replaces only that version.
+func (c *call) put(ctx context.Context, collection, id, codeToken string, doc any, version int64) (*plugin.Record, error) {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return c.host.PutRecord(ctx, plugin.Record{Collection: collection, ID: id, CodeToken: codeToken, Doc: b, Version: version})
+}

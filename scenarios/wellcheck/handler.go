@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/opencitycode/citycode/sdk/plugin"
+)
+
+// handler serves every route of plugin.json. now is its clock, faked in
+// tests; everything else comes from the request.
+type handler struct {
+	now func() time.Time
+}
+
+var _ plugin.Handler = handler{}
+
+// access says who may use a route, checked before it is served.
+type access int
+
+const (
+	anyone   access = iota // citizens, tourists included (the well's page)
+	login                  // logged-in visitors: applications are made by someone
+	operator               // console operators, through the host's admin routes
+)
+
+// route is one entry of plugin.json's routes, by name.
+type route struct {
+	serve  func(ctx context.Context, c *call) (*plugin.Response, error)
+	access access
+}
+
+// routes is the registry of the manifest's routes; a unit test checks that
+// it and plugin.json name the same routes, that only the well's page is
+// open to tourists and that the operator routes are the admin ones.
+var routes = map[string]route{
+	"home":           {serve: home},
+	"update-form":    {serve: updateForm, access: login},
+	"update":         {serve: submitUpdate, access: login},
+	"request":        {serve: requestStatus, access: login},
+	"admin-requests": {serve: listRequests, access: operator},
+	"admin-review":   {serve: review, access: operator},
+}
+
+// call is one request being served: the host handle, the request, the
+// platform's configuration with defaults applied, the well the code
+// stands for (landing and action routes) and the time of the request in
+// Beijing time.
+type call struct {
+	host *plugin.Host
+	req  *plugin.Request
+	cfg  config
+	well well
+	now  time.Time
+}
+
+// cst is Beijing time: the city works in one zone, so a fixed offset is
+// exact (and needs no time zone database).
+var cst = time.FixedZone("CST", 8*3600)
+
+func (h handler) Handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugin.Response, error) {
+	r, ok := routes[req.Route]
+	if !ok {
+		return nil, notFound("页面不存在")
+	}
+	cfg, err := loadConfig(req.Config)
+	if err != nil {
+		return nil, err
+	}
+	c := &call{host: host, req: req, cfg: cfg, now: h.now().In(cst)}
+	if r.access == operator {
+		// The host authenticated the operator and checked plugin.read or
+		// plugin.update; a request that is not an admin call never gets
+		// here, whatever its route name says.
+		if req.Kind != plugin.Admin || req.Operator == nil {
+			return nil, denied("仅限平台审核人员在控制台使用")
+		}
+		return r.serve(ctx, c)
+	}
+	if req.Code == nil {
+		return nil, invalid("缺少扫码信息")
+	}
+	if r.access == login {
+		// The host already sends tourists to log in on routes not marked
+		// tourist; checked again so that the rule does not depend on the
+		// manifest.
+		if req.Visitor.Tourist || req.Visitor.Pseudonym == "" {
+			return nil, denied("信息更新申请仅供登录用户使用，请在城市码 App 中扫码后登录")
+		}
+	}
+	c.well = wellOf(req.Code)
+	return r.serve(ctx, c)
+}
+
+// Errors the host turns into status codes: InvalidParameter and
+// MissingParameter 400, UnauthorizedOperation 403, ResourceNotFound 404,
+// FailedOperation 409. Messages are shown to citizens and operators as
+// they are.
+
+func invalid(msg string) error { return &plugin.Error{Code: plugin.ErrInvalid, Message: msg} }
+
+func missing(msg string) error { return &plugin.Error{Code: "MissingParameter", Message: msg} }
+
+func denied(msg string) error { return &plugin.Error{Code: "UnauthorizedOperation", Message: msg} }
+
+func notFound(msg string) error { return &plugin.Error{Code: plugin.ErrNotFound, Message: msg} }
+
+func conflict(code, msg string) error {
+	return &plugin.Error{Code: "FailedOperation." + code, Message: msg}
+}
+
+// warn logs a failure that must not fail the request: an application
+// stored is answered as stored even when its notification could not be
+// queued.
+func (c *call) warn(ctx context.Context, what string, err error) {
+	c.host.Log(ctx, "warn", what+": "+err.Error())
+}
+
+// stamp formats a time for documents: RFC 3339 in Beijing time, readable
+// in exports and parseable.
+func stamp(t time.Time) string { return t.In(cst).Format(time.RFC3339) }
+
+// readable formats a stamp for a page; what does not parse is shown as is.
+func readable(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.In(cst).Format("2006-01-02 15:04")
+}
+
+// Forms.
+
+// maxPhoto bounds a photo: 4 MB, what a phone photo needs (the host takes
+// landing forms up to 6 MB and files up to 5 MB).
+const (
+	maxPhoto  = 4 << 20
+	maxField  = 8 << 10
+	photoHint = "可选；JPG、PNG、WebP 或 GIF 图片，不超过 4 MB"
+)
+
+// photoTypes are the image types the host stores (files.write).
+var photoTypes = map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
+
+// form is a submitted form: its fields, and the photo when one was sent.
+type form struct {
+	values url.Values
+	photo  *upload
+}
+
+type upload struct {
+	name, contentType string
+	data              []byte
+}
+
+func (f *form) get(name string) string { return strings.TrimSpace(f.values.Get(name)) }
+
+// readForm parses a urlencoded or multipart body. A multipart body may
+// carry one file, in the field "photo": it must be an image of at most
+// maxPhoto bytes, recognised by its content and not by the name the
+// browser gave it.
+func readForm(req *plugin.Request) (*form, error) {
+	f := &form{values: url.Values{}}
+	mt, params, err := mime.ParseMediaType(req.Header["Content-Type"])
+	if err != nil {
+		mt = "application/x-www-form-urlencoded"
+	}
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		if f.values, err = url.ParseQuery(string(req.Body)); err != nil {
+			return nil, invalid("表单无法解析")
+		}
+		return f, nil
+	case "multipart/form-data":
+	default:
+		return nil, invalid("请以表单（multipart/form-data 或 application/x-www-form-urlencoded）提交")
+	}
+	if params["boundary"] == "" {
+		return nil, invalid("表单无法解析：缺少 multipart boundary")
+	}
+	mr := multipart.NewReader(bytes.NewReader(req.Body), params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, invalid("表单无法解析")
+		}
+		name := part.FormName()
+		if name != "photo" {
+			b, err := io.ReadAll(io.LimitReader(part, maxField+1))
+			if err != nil || len(b) > maxField {
+				return nil, invalid("表单字段过长")
+			}
+			f.values.Add(name, string(b))
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(part, maxPhoto+1))
+		if err != nil {
+			return nil, invalid("照片无法读取")
+		}
+		if len(b) == 0 {
+			continue // the browser sends an empty part when no file was chosen
+		}
+		if len(b) > maxPhoto {
+			return nil, invalid("照片不能超过 4 MB")
+		}
+		ct := http.DetectContentType(b)
+		ext, ok := photoTypes[ct]
+		if !ok {
+			return nil, invalid("照片须为 JPG、PNG、WebP 或 GIF 图片")
+		}
+		// The stored name is ours: the browser's may hold anything.
+		f.photo = &upload{name: "photo" + ext, contentType: ct, data: b}
+	}
+	return f, nil
+}
+
+// storePhoto stores the form's photo, if any, and answers its URL.
+func (c *call) storePhoto(ctx context.Context, f *form) (string, error) {
+	if f.photo == nil {
+		return "", nil
+	}
+	file, err := c.host.PutFile(ctx, f.photo.name, f.photo.contentType, f.photo.data)
+	if err != nil {
+		return "", err
+	}
+	return file.URL, nil
+}
+
+// decode reads a record's document; a document that does not decode is
+// shown empty rather than failing the page.
+func decode(rec plugin.Record, v any) { _ = json.Unmarshal(rec.Doc, v) }
+
+// put stores a document in a collection about a code; version 0 creates
+// or replaces, a version replaces only that version.
+func (c *call) put(ctx context.Context, collection, id, codeToken string, doc any, version int64) (*plugin.Record, error) {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return c.host.PutRecord(ctx, plugin.Record{Collection: collection, ID: id, CodeToken: codeToken, Doc: b, Version: version})
+}
