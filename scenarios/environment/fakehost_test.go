@@ -4,41 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"mime/multipart"
 	"net/url"
 	"os"
-	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
-// fakeHost answers a plugin's capability calls from memory, the way the
-// host does (records scoped to declared collections, optimistic versions,
-// upserts, query filters and paging), so that handler tests can play
-// logged-in visitors, which the real-host harness cannot yet.
-type fakeHost struct {
-	mu          sync.Mutex
-	clock       *time.Time
-	collections map[string]bool
-	records     map[string]map[string]*plugin.Record
-	seq         int
-	files       []plugin.File
-	notes       []plugin.Notification
-	events      []plugin.EventArgs
-	audits      []plugin.AuditArgs
-	failNotify  bool
-}
-
-func newFakeHost(t *testing.T, clock *time.Time) *fakeHost {
-	m := manifest(t)
-	f := &fakeHost{clock: clock, collections: map[string]bool{}, records: map[string]map[string]*plugin.Record{}}
-	for _, c := range m.Collections {
-		f.collections[c.Name] = true
-	}
+// newFakeHost is the sdk's fake host with the plugin's manifest declared
+// and the bench's clock.
+func newFakeHost(t *testing.T, clock *time.Time) *plugintest.FakeHost {
+	f := plugintest.NewFakeHost().Declare(manifest(t))
+	f.Clock = func() time.Time { return *clock }
 	return f
 }
 
@@ -55,189 +35,14 @@ func manifest(t *testing.T) *plugin.Manifest {
 	return m
 }
 
-func (f *fakeHost) Call(_ context.Context, raw []byte) ([]byte, error) {
-	var c plugin.Call
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	res, err := f.dispatch(c)
-	f.mu.Unlock()
-	var out plugin.CallResult
-	if err != nil {
-		pe, ok := err.(*plugin.Error)
-		if !ok {
-			pe = &plugin.Error{Code: plugin.ErrInternal, Message: err.Error()}
-		}
-		out.Error = pe
-	} else if res != nil {
-		out.Result, _ = json.Marshal(res)
-	}
-	return json.Marshal(out)
-}
+// count is the number of records in a collection.
+func (b *bench) count(collection string) int { return len(b.host.Records(collection)) }
 
-func bad(format string, a ...any) error {
-	return &plugin.Error{Code: plugin.ErrInvalid, Message: fmt.Sprintf(format, a...)}
-}
-
-func (f *fakeHost) dispatch(c plugin.Call) (any, error) {
-	switch string(c.Capability) + "/" + c.Op {
-	case "log/write":
-		return nil, nil
-	case "records.write/put":
-		var r plugin.Record
-		if err := json.Unmarshal(c.Args, &r); err != nil {
-			return nil, err
-		}
-		return f.put(r)
-	case "records.read/get", "records.write/delete":
-		var k plugin.RecordKey
-		if err := json.Unmarshal(c.Args, &k); err != nil {
-			return nil, err
-		}
-		if !f.collections[k.Collection] {
-			return nil, bad("collection %q is not declared", k.Collection)
-		}
-		r, ok := f.records[k.Collection][k.ID]
-		if !ok {
-			return nil, &plugin.Error{Code: plugin.ErrNotFound, Message: "no record"}
-		}
-		if c.Op == "delete" {
-			delete(f.records[k.Collection], k.ID)
-			return nil, nil
-		}
-		return r, nil
-	case "records.read/query":
-		var q plugin.RecordQuery
-		if err := json.Unmarshal(c.Args, &q); err != nil {
-			return nil, err
-		}
-		return f.query(q)
-	case "files.write/put":
-		var file plugin.File
-		if err := json.Unmarshal(c.Args, &file); err != nil {
-			return nil, err
-		}
-		if len(file.Data) == 0 || len(file.Data) > 5<<20 {
-			return nil, bad("data size")
-		}
-		file.ID = fmt.Sprintf("f%d", len(f.files)+1)
-		file.URL = "http://city.test/plugin-files/" + file.ID
-		f.files = append(f.files, file)
-		return plugin.File{ID: file.ID, URL: file.URL, Name: file.Name, ContentType: file.ContentType}, nil
-	case "notify.send/send":
-		var n plugin.Notification
-		if err := json.Unmarshal(c.Args, &n); err != nil {
-			return nil, err
-		}
-		if f.failNotify {
-			return nil, &plugin.Error{Code: plugin.ErrUnavailable, Message: "outbox down"}
-		}
-		f.notes = append(f.notes, n)
-		return map[string]string{"id": fmt.Sprintf("n%d", len(f.notes))}, nil
-	case "events.write/write":
-		var e plugin.EventArgs
-		if err := json.Unmarshal(c.Args, &e); err != nil {
-			return nil, err
-		}
-		f.events = append(f.events, e)
-		return nil, nil
-	case "audit.write/write":
-		var a plugin.AuditArgs
-		if err := json.Unmarshal(c.Args, &a); err != nil {
-			return nil, err
-		}
-		f.audits = append(f.audits, a)
-		return nil, nil
-	}
-	return nil, &plugin.Error{Code: plugin.ErrDenied, Message: "capability not faked: " + string(c.Capability) + "." + c.Op}
-}
-
-func (f *fakeHost) put(r plugin.Record) (any, error) {
-	if !f.collections[r.Collection] {
-		return nil, bad("collection %q is not declared", r.Collection)
-	}
-	var obj map[string]any
-	if json.Unmarshal(r.Doc, &obj) != nil || obj == nil {
-		return nil, bad("doc must be a JSON object")
-	}
-	if f.records[r.Collection] == nil {
-		f.records[r.Collection] = map[string]*plugin.Record{}
-	}
-	if r.ID == "" {
-		f.seq++
-		r.ID = fmt.Sprintf("r%06d", f.seq)
-	} else if !reportIDRe.MatchString(r.ID) {
-		return nil, bad("bad id %q", r.ID)
-	}
-	old, exists := f.records[r.Collection][r.ID]
-	now := *f.clock
-	switch {
-	case r.IfAbsent && exists:
-		return nil, &plugin.Error{Code: "FailedOperation.RecordExists", Message: "exists"}
-	case r.Version > 0 && (!exists || old.Version != r.Version):
-		return nil, &plugin.Error{Code: "FailedOperation.VersionConflict", Message: "changed"}
-	case exists:
-		old.Doc, old.CodeToken, old.Version, old.UpdatedAt = r.Doc, r.CodeToken, old.Version+1, now
-		return old, nil
-	}
-	rec := &plugin.Record{Collection: r.Collection, ID: r.ID, CodeToken: r.CodeToken, Doc: r.Doc, Version: 1, CreatedAt: now, UpdatedAt: now}
-	f.records[r.Collection][r.ID] = rec
-	return rec, nil
-}
-
-func (f *fakeHost) query(q plugin.RecordQuery) (any, error) {
-	if !f.collections[q.Collection] {
-		return nil, bad("collection %q is not declared", q.Collection)
-	}
-	if q.Limit == 0 {
-		q.Limit = 20
-	}
-	if q.Limit > 500 || q.Offset < 0 {
-		return nil, bad("limit")
-	}
-	var items []plugin.Record
-	for _, r := range f.records[q.Collection] {
-		if q.CodeToken != "" && r.CodeToken != q.CodeToken ||
-			!q.From.IsZero() && r.CreatedAt.Before(q.From) || !q.To.IsZero() && !r.CreatedAt.Before(q.To) {
-			continue
-		}
-		var doc map[string]any
-		_ = json.Unmarshal(r.Doc, &doc)
-		match := true
-		for k, v := range q.Where {
-			a, _ := json.Marshal(doc[k])
-			b, _ := json.Marshal(v)
-			match = match && bytes.Equal(a, b)
-		}
-		if match {
-			items = append(items, *r)
-		}
-	}
-	sort.Slice(items, func(i, j int) bool {
-		if !items[i].CreatedAt.Equal(items[j].CreatedAt) {
-			return items[i].CreatedAt.Before(items[j].CreatedAt) != q.Newest
-		}
-		return (items[i].ID < items[j].ID) != q.Newest
-	})
-	page := plugin.RecordPage{Total: int64(len(items)), Items: []plugin.Record{}}
-	if q.Offset < len(items) {
-		page.Items = items[q.Offset:min(len(items), q.Offset+q.Limit)]
-	}
-	return page, nil
-}
-
-func (f *fakeHost) count(collection string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.records[collection])
-}
-
-func (f *fakeHost) docs(collection string) []map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// docs answers a collection's documents, with their id and code token
+// under _id and _code.
+func (b *bench) docs(collection string) []map[string]any {
 	var out []map[string]any
-	for _, r := range f.records[collection] {
+	for _, r := range b.host.Records(collection) {
 		var d map[string]any
 		_ = json.Unmarshal(r.Doc, &d)
 		d["_id"], d["_code"] = r.ID, r.CodeToken
@@ -250,7 +55,7 @@ func (f *fakeHost) docs(collection string) []map[string]any {
 // manifest's route, with the visitor and code of the test.
 type bench struct {
 	t      *testing.T
-	host   *fakeHost
+	host   *plugintest.FakeHost
 	now    time.Time
 	config string
 	code   plugin.Code
@@ -292,7 +97,7 @@ func (b *bench) call(route string, v plugin.Visitor, query url.Values, ctype str
 		req.Header["Content-Type"] = ctype
 	}
 	h := handler{now: func() time.Time { return b.now }}
-	return h.Handle(context.Background(), plugin.NewHost(b.host, req.ID), req)
+	return h.Handle(context.Background(), b.host.Host(req.ID), req)
 }
 
 func (b *bench) get(route string, v plugin.Visitor, query url.Values) (*plugin.Response, error) {

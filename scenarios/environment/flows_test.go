@@ -69,16 +69,16 @@ func TestReportFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := b.host.docs("reports")
+	docs := b.docs("reports")
 	if len(docs) != 1 || docs[0]["status"] != statusReceived || docs[0]["reporter"] != citizen.Pseudonym ||
 		!strings.HasPrefix(docs[0]["photo"].(string), "http://city.test/plugin-files/") || docs[0]["facilityName"] != "漕溪北路公厕" {
 		t.Fatalf("stored %v", docs)
 	}
-	if len(b.host.events) != 1 || b.host.events[0].Name != "report.created" || !strings.Contains(string(b.host.events[0].Detail), "/workorder?id="+id) {
-		t.Fatalf("events %+v", b.host.events)
+	if len(b.host.Events) != 1 || b.host.Events[0].Name != "report.created" || !strings.Contains(string(b.host.Events[0].Detail), "/workorder?id="+id) {
+		t.Fatalf("events %+v", b.host.Events)
 	}
-	if len(b.host.notes) != 1 || b.host.notes[0].Template != tplReportCreated || b.host.notes[0].To != "徐汇区绿化市容局" {
-		t.Fatalf("notifications %+v", b.host.notes)
+	if len(b.host.Notifications) != 1 || b.host.Notifications[0].Template != tplReportCreated || b.host.Notifications[0].To != "徐汇区绿化市容局" {
+		t.Fatalf("notifications %+v", b.host.Notifications)
 	}
 	resp, err := b.get("status", tourist, url.Values{"id": {id}})
 	if err != nil || !strings.Contains(body(resp), "二楼男厕没有手纸") || !strings.Contains(body(resp), statusReceived) || !strings.Contains(body(resp), "<img src=") {
@@ -132,14 +132,14 @@ func TestReportBadInputStoresNothing(t *testing.T) {
 			wantCode(t, err, tc.code)
 		})
 	}
-	if n := b.host.count("reports"); n != 0 || len(b.host.files) != 0 || len(b.host.notes) != 0 || len(b.host.events) != 0 {
-		t.Fatalf("bad input left %d reports, %d files, %d notifications, %d events", n, len(b.host.files), len(b.host.notes), len(b.host.events))
+	if n := b.count("reports"); n != 0 || len(b.host.Files) != 0 || len(b.host.Notifications) != 0 || len(b.host.Events) != 0 {
+		t.Fatalf("bad input left %d reports, %d files, %d notifications, %d events", n, len(b.host.Files), len(b.host.Notifications), len(b.host.Events))
 	}
 }
 
 func alertsOf(b *bench, kind string) []map[string]any {
 	var out []map[string]any
-	for _, d := range b.host.docs("alerts") {
+	for _, d := range b.docs("alerts") {
 		if d["kind"] == kind {
 			out = append(out, d)
 		}
@@ -149,7 +149,7 @@ func alertsOf(b *bench, kind string) []map[string]any {
 
 func notesOf(b *bench, template string) int {
 	n := 0
-	for _, x := range b.host.notes {
+	for _, x := range b.host.Notifications {
 		if x.Template == template {
 			n++
 		}
@@ -194,18 +194,18 @@ func TestRepeatedReportsAlertOncePerWindow(t *testing.T) {
 	}
 	// The outbox is down: the report is still received, and the alert is
 	// retried with the next report.
-	b.host.failNotify = true
+	b.host.Fail[plugin.NotifySend] = &plugin.Error{Code: plugin.ErrUnavailable, Message: "outbox down"}
 	report()
 	if len(alertsOf(b, "多次反映预警")) != 1 {
 		t.Fatal("alert kept although its notification failed")
 	}
-	b.host.failNotify = false
+	delete(b.host.Fail, plugin.NotifySend)
 	report()
 	if len(alertsOf(b, "多次反映预警")) != 2 || notesOf(b, tplRepeatedReports) != 2 {
 		t.Fatalf("second window: %v", alertsOf(b, "多次反映预警"))
 	}
-	if b.host.count("reports") != 10 {
-		t.Fatalf("%d reports stored, want 10", b.host.count("reports"))
+	if b.count("reports") != 10 {
+		t.Fatalf("%d reports stored, want 10", b.count("reports"))
 	}
 }
 
@@ -223,7 +223,7 @@ func TestRating(t *testing.T) {
 	if err != nil || resp.Status != 201 || !strings.Contains(body(resp), `<span id="average">4.0</span>`) {
 		t.Fatalf("rate: %v %+v", err, resp)
 	}
-	docs := b.host.docs("ratings")
+	docs := b.docs("ratings")
 	if len(docs) != 1 || docs[0]["average"] != 4.0 || docs[0]["comment"] != "很干净" || docs[0]["rater"] != nil {
 		t.Fatalf("stored %v", docs)
 	}
@@ -238,7 +238,7 @@ func TestRating(t *testing.T) {
 	form.Del("q.service")
 	_, err = b.post("rate", tourist, form)
 	wantCode(t, err, "MissingParameter")
-	if b.host.count("ratings") != 1 {
+	if b.count("ratings") != 1 {
 		t.Fatal("a refused rating was stored")
 	}
 }
@@ -268,7 +268,7 @@ func TestStaffRefusesTouristsAndStrangers(t *testing.T) {
 		})
 	}
 	for _, c := range []string{"staff", "checkins", "cleanings", "learnings"} {
-		if n := b.host.count(c); n != 0 {
+		if n := b.count(c); n != 0 {
 			t.Errorf("%d %s stored by refused visitors", n, c)
 		}
 	}
@@ -295,12 +295,12 @@ func TestEnrollment(t *testing.T) {
 	wantCode(t, err, "UnauthorizedOperation")
 	enrollCleaner(t, b)
 	enrollCleaner(t, b) // twice is harmless
-	docs := b.host.docs("staff")
+	docs := b.docs("staff")
 	if len(docs) != 1 || docs[0]["pseudonym"] != cleaner.Pseudonym || docs[0]["name"] != "王*" || docs[0]["_id"] != "st-"+cleaner.Pseudonym {
 		t.Fatalf("staff %v", docs)
 	}
-	if len(b.host.audits) != 1 || b.host.audits[0].Action != "staff.enroll" {
-		t.Fatalf("audits %+v", b.host.audits)
+	if len(b.host.Audits) != 1 || b.host.Audits[0].Action != "staff.enroll" {
+		t.Fatalf("audits %+v", b.host.Audits)
 	}
 	resp, err := b.get("staff", cleaner, nil)
 	if err != nil || !strings.Contains(body(resp), "每日打卡") || !strings.Contains(body(resp), "地面清洁") {
@@ -341,16 +341,16 @@ func TestCheckinOncePerDay(t *testing.T) {
 	if err != nil || !strings.Contains(body(resp), `id="abnormal"`) {
 		t.Fatalf("abnormal check-in: %v %s", err, body(resp))
 	}
-	if n := b.host.count("checkins"); n != 3 {
+	if n := b.count("checkins"); n != 3 {
 		t.Fatalf("%d check-ins, want 3", n)
 	}
 	alerts := alertsOf(b, "打卡异常预警")
 	if len(alerts) != 1 || notesOf(b, tplAbnormalCheckin) != 1 || !strings.Contains(alerts[0]["reason"].(string), "04:10") ||
-		b.host.notes[len(b.host.notes)-1].To != "徐汇区绿化市容局" {
-		t.Fatalf("abnormal alerts %v; notes %+v", alerts, b.host.notes)
+		b.host.Notifications[len(b.host.Notifications)-1].To != "徐汇区绿化市容局" {
+		t.Fatalf("abnormal alerts %v; notes %+v", alerts, b.host.Notifications)
 	}
 	var abnormal int
-	for _, d := range b.host.docs("checkins") {
+	for _, d := range b.docs("checkins") {
 		if d["abnormal"] == true {
 			abnormal++
 		}
@@ -370,7 +370,7 @@ func TestCleaningAndMonthlyReport(t *testing.T) {
 	}
 	wantCode(t, clean(), "MissingParameter")
 	wantCode(t, clean("擦玻璃"), plugin.ErrInvalid)
-	if b.host.count("cleanings") != 0 || len(b.host.files) != 0 {
+	if b.count("cleanings") != 0 || len(b.host.Files) != 0 {
 		t.Fatal("a refused cleaning record was stored")
 	}
 	// 3 November: a check-in, two cleanings, one report; 5 November: a
@@ -398,8 +398,8 @@ func TestCleaningAndMonthlyReport(t *testing.T) {
 	if _, err := b.post("checkin", cleaner, nil); err != nil {
 		t.Fatal(err)
 	}
-	docs := b.host.docs("cleanings")
-	if len(docs) != 3 || len(b.host.files) != 3 {
+	docs := b.docs("cleanings")
+	if len(docs) != 3 || len(b.host.Files) != 3 {
 		t.Fatalf("cleanings %v", docs)
 	}
 	resp, err := b.get("monthly", cleaner, url.Values{"month": {"2026-11"}})
@@ -459,7 +459,7 @@ func TestLearning(t *testing.T) {
 			t.Fatalf("learned: %v %+v", err, resp)
 		}
 	}
-	if n := b.host.count("learnings"); n != 1 {
+	if n := b.count("learnings"); n != 1 {
 		t.Fatalf("%d learning records, want 1", n)
 	}
 	if resp, _ = b.get("learn", cleaner, nil); strings.Count(body(resp), `class="ok">已学习`) != 1 {

@@ -1,44 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"os"
-	"sort"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
-// fakeHost answers a plugin's capability calls from memory, the way the
-// host does (records scoped to declared collections, optimistic versions,
-// create-only puts, query filters and paging), so that handler tests reach
-// every edge quickly and without a WASM build.
-type fakeHost struct {
-	mu          sync.Mutex
-	clock       *time.Time
-	collections map[string]bool
-	records     map[string]map[string]*plugin.Record
-	seq         int
-	notes       []plugin.Notification
-	events      []plugin.EventArgs
-	audits      []plugin.AuditArgs
-	// raceOnPut, when set, runs before the next versioned put: another
-	// operator deciding first.
-	raceOnPut func()
-}
-
-func newFakeHost(t *testing.T, clock *time.Time) *fakeHost {
-	m := manifest(t)
-	f := &fakeHost{clock: clock, collections: map[string]bool{}, records: map[string]map[string]*plugin.Record{}}
-	for _, c := range m.Collections {
-		f.collections[c.Name] = true
-	}
+// newFakeHost is the sdk's fake host with the plugin's manifest declared
+// and the bench's clock.
+func newFakeHost(t *testing.T, clock *time.Time) *plugintest.FakeHost {
+	f := plugintest.NewFakeHost().Declare(manifest(t))
+	f.Clock = func() time.Time { return *clock }
 	return f
 }
 
@@ -55,179 +33,13 @@ func manifest(t *testing.T) *plugin.Manifest {
 	return m
 }
 
-func (f *fakeHost) Call(_ context.Context, raw []byte) ([]byte, error) {
-	var c plugin.Call
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	res, err := f.dispatch(c)
-	f.mu.Unlock()
-	var out plugin.CallResult
-	if err != nil {
-		pe, ok := err.(*plugin.Error)
-		if !ok {
-			pe = &plugin.Error{Code: plugin.ErrInternal, Message: err.Error()}
-		}
-		out.Error = pe
-	} else if res != nil {
-		out.Result, _ = json.Marshal(res)
-	}
-	return json.Marshal(out)
-}
-
-func bad(format string, a ...any) error {
-	return &plugin.Error{Code: plugin.ErrInvalid, Message: fmt.Sprintf(format, a...)}
-}
-
-func (f *fakeHost) dispatch(c plugin.Call) (any, error) {
-	switch string(c.Capability) + "/" + c.Op {
-	case "log/write":
-		return nil, nil
-	case "records.write/put":
-		var r plugin.Record
-		if err := json.Unmarshal(c.Args, &r); err != nil {
-			return nil, err
-		}
-		if race := f.raceOnPut; race != nil && r.Version > 0 {
-			f.raceOnPut = nil
-			race()
-		}
-		return f.put(r)
-	case "records.read/get", "records.write/delete":
-		var k plugin.RecordKey
-		if err := json.Unmarshal(c.Args, &k); err != nil {
-			return nil, err
-		}
-		if !f.collections[k.Collection] {
-			return nil, bad("collection %q is not declared", k.Collection)
-		}
-		r, ok := f.records[k.Collection][k.ID]
-		if !ok {
-			return nil, &plugin.Error{Code: plugin.ErrNotFound, Message: "no record"}
-		}
-		if c.Op == "delete" {
-			delete(f.records[k.Collection], k.ID)
-			return nil, nil
-		}
-		return r, nil
-	case "records.read/query":
-		var q plugin.RecordQuery
-		if err := json.Unmarshal(c.Args, &q); err != nil {
-			return nil, err
-		}
-		return f.query(q)
-	case "notify.send/send":
-		var n plugin.Notification
-		if err := json.Unmarshal(c.Args, &n); err != nil {
-			return nil, err
-		}
-		f.notes = append(f.notes, n)
-		return map[string]string{"id": fmt.Sprintf("n%d", len(f.notes))}, nil
-	case "events.write/write":
-		var e plugin.EventArgs
-		if err := json.Unmarshal(c.Args, &e); err != nil {
-			return nil, err
-		}
-		f.events = append(f.events, e)
-		return nil, nil
-	case "audit.write/write":
-		var a plugin.AuditArgs
-		if err := json.Unmarshal(c.Args, &a); err != nil {
-			return nil, err
-		}
-		f.audits = append(f.audits, a)
-		return nil, nil
-	}
-	return nil, &plugin.Error{Code: plugin.ErrDenied, Message: "capability not faked: " + string(c.Capability) + "." + c.Op}
-}
-
-func (f *fakeHost) put(r plugin.Record) (any, error) {
-	if !f.collections[r.Collection] {
-		return nil, bad("collection %q is not declared", r.Collection)
-	}
-	var obj map[string]any
-	if json.Unmarshal(r.Doc, &obj) != nil || obj == nil {
-		return nil, bad("doc must be a JSON object")
-	}
-	if f.records[r.Collection] == nil {
-		f.records[r.Collection] = map[string]*plugin.Record{}
-	}
-	if r.ID == "" {
-		f.seq++
-		r.ID = fmt.Sprintf("r%06d", f.seq)
-	} else if !applicationIDRe.MatchString(r.ID) {
-		return nil, bad("bad id %q", r.ID)
-	}
-	old, exists := f.records[r.Collection][r.ID]
-	now := *f.clock
-	switch {
-	case r.IfAbsent && exists:
-		return nil, &plugin.Error{Code: "FailedOperation.RecordExists", Message: "exists"}
-	case r.Version > 0 && (!exists || old.Version != r.Version):
-		return nil, &plugin.Error{Code: "FailedOperation.VersionConflict", Message: "changed"}
-	case exists:
-		old.Doc, old.CodeToken, old.Version, old.UpdatedAt = r.Doc, r.CodeToken, old.Version+1, now
-		return old, nil
-	}
-	rec := &plugin.Record{Collection: r.Collection, ID: r.ID, CodeToken: r.CodeToken, Doc: r.Doc, Version: 1, CreatedAt: now, UpdatedAt: now}
-	f.records[r.Collection][r.ID] = rec
-	return rec, nil
-}
-
-func (f *fakeHost) query(q plugin.RecordQuery) (any, error) {
-	if !f.collections[q.Collection] {
-		return nil, bad("collection %q is not declared", q.Collection)
-	}
-	if q.Limit == 0 {
-		q.Limit = 20
-	}
-	if q.Limit > 500 || q.Offset < 0 {
-		return nil, bad("limit")
-	}
-	var items []plugin.Record
-	for _, r := range f.records[q.Collection] {
-		if q.CodeToken != "" && r.CodeToken != q.CodeToken ||
-			!q.From.IsZero() && r.CreatedAt.Before(q.From) || !q.To.IsZero() && !r.CreatedAt.Before(q.To) {
-			continue
-		}
-		var doc map[string]any
-		_ = json.Unmarshal(r.Doc, &doc)
-		match := true
-		for k, v := range q.Where {
-			a, _ := json.Marshal(doc[k])
-			b, _ := json.Marshal(v)
-			match = match && bytes.Equal(a, b)
-		}
-		if match {
-			items = append(items, *r)
-		}
-	}
-	sort.Slice(items, func(i, j int) bool {
-		if !items[i].CreatedAt.Equal(items[j].CreatedAt) {
-			return items[i].CreatedAt.Before(items[j].CreatedAt) != q.Newest
-		}
-		return (items[i].ID < items[j].ID) != q.Newest
-	})
-	page := plugin.RecordPage{Total: int64(len(items)), Items: []plugin.Record{}}
-	if q.Offset < len(items) {
-		page.Items = items[q.Offset:min(len(items), q.Offset+q.Limit)]
-	}
-	return page, nil
-}
-
-func (f *fakeHost) count(collection string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.records[collection])
-}
+// count is the number of records in a collection.
+func (b *bench) count(collection string) int { return len(b.host.Records(collection)) }
 
 // doc answers a stored application.
-func (f *fakeHost) doc(t *testing.T, id string) application {
+func (b *bench) doc(t *testing.T, id string) application {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rec, ok := f.records["applications"][id]
+	rec, ok := b.host.Record("applications", id)
 	if !ok {
 		t.Fatalf("no application %s", id)
 	}
@@ -238,11 +50,30 @@ func (f *fakeHost) doc(t *testing.T, id string) application {
 	return a
 }
 
+// raceOnPut applies change to the application's stored document just
+// before the next versioned put: another reviewer deciding first.
+func (b *bench) raceOnPut(id string, change func(*application)) {
+	b.host.BeforePut = func(p plugin.Record) {
+		if p.Version == 0 {
+			return
+		}
+		b.host.BeforePut = nil
+		rec, _ := b.host.Record("applications", id)
+		var a application
+		_ = json.Unmarshal(rec.Doc, &a)
+		change(&a)
+		rec.Doc, _ = json.Marshal(a)
+		if _, err := b.host.Host("q3").PutRecord(context.Background(), rec); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
 // bench drives the handler as the host would: it fills a Request from the
 // manifest's route, with the visitor and code of the test.
 type bench struct {
 	t      *testing.T
-	host   *fakeHost
+	host   *plugintest.FakeHost
 	now    time.Time
 	config string
 	code   plugin.Code
@@ -290,7 +121,7 @@ func (b *bench) call(route string, v plugin.Visitor, query url.Values, ctype str
 
 func (b *bench) handle(req *plugin.Request) (*plugin.Response, error) {
 	h := handler{now: func() time.Time { return b.now }}
-	return h.Handle(context.Background(), plugin.NewHost(b.host, req.ID), req)
+	return h.Handle(context.Background(), b.host.Host(req.ID), req)
 }
 
 // admin calls an admin route as the console does: no code, no visitor, the

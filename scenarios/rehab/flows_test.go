@@ -81,16 +81,16 @@ func TestApplicationAndFollowUp(t *testing.T) {
 		t.Error("an unavailable aid is offered")
 	}
 	id := applyFor(t, b, citizen, goodForm)
-	a := b.host.doc(t, id)
+	a := b.doc(t, id)
 	if a.Status != statusPending || a.Applicant != citizen.Pseudonym || a.ApplicantName != "张*" || a.Point != "徐汇区康复辅具社区租赁服务点" ||
 		a.End != "2026-11-18" || a.Fee != 28 || a.Deposit != 500 || a.Phone != "13900000002" {
 		t.Fatalf("stored %+v", a)
 	}
-	if len(b.host.events) != 1 || b.host.events[0].Name != "application.submitted" {
-		t.Fatalf("events %+v", b.host.events)
+	if len(b.host.Events) != 1 || b.host.Events[0].Name != "application.submitted" {
+		t.Fatalf("events %+v", b.host.Events)
 	}
-	if len(b.host.notes) != 1 || b.host.notes[0].Template != tplSubmitted || b.host.notes[0].To != "徐汇区民政局" || b.host.notes[0].Params["applicationId"] != id {
-		t.Fatalf("notes %+v", b.host.notes)
+	if len(b.host.Notifications) != 1 || b.host.Notifications[0].Template != tplSubmitted || b.host.Notifications[0].To != "徐汇区民政局" || b.host.Notifications[0].Params["applicationId"] != id {
+		t.Fatalf("notes %+v", b.host.Notifications)
 	}
 	resp, err = b.get("application", citizen, url.Values{"id": {id}})
 	if err != nil || !strings.Contains(body(resp), `<dd id="application-status">待审核</dd>`) || !strings.Contains(body(resp), "<dd>139****0002</dd>") ||
@@ -126,8 +126,8 @@ func TestBadApplicationsStoreNothing(t *testing.T) {
 	}
 	_, err := b.call("apply", citizen, nil, "application/json", []byte(`{"aid":"wheelchair"}`))
 	wantCode(t, err, plugin.ErrInvalid)
-	if n := b.host.count("applications"); n != 0 || len(b.host.notes) != 0 || len(b.host.events) != 0 {
-		t.Fatalf("%d applications, %d notes after bad input", n, len(b.host.notes))
+	if n := b.count("applications"); n != 0 || len(b.host.Notifications) != 0 || len(b.host.Events) != 0 {
+		t.Fatalf("%d applications, %d notes after bad input", n, len(b.host.Notifications))
 	}
 	// At most three pending applications per citizen and point.
 	for range maxPending {
@@ -161,7 +161,7 @@ func TestLoginRoutesRefuseTourists(t *testing.T) {
 		_, err := b.call(name, citizen, nil, "application/json", []byte(`{"id":"r000001","approve":true}`))
 		wantCode(t, err, "UnauthorizedOperation")
 	}
-	if n := b.host.count("applications"); n != 0 {
+	if n := b.count("applications"); n != 0 {
 		t.Fatalf("%d applications stored by refused visitors", n)
 	}
 }
@@ -189,14 +189,14 @@ func TestApproval(t *testing.T) {
 	if err != nil || out["status"] != statusApproved {
 		t.Fatalf("approve: %v %v", out, err)
 	}
-	a := b.host.doc(t, id)
+	a := b.doc(t, id)
 	if a.Status != statusApproved || a.Reviewer != "staff1" || a.ReviewedAt != "2026-11-03T10:30:00+08:00" || a.ReviewNote != "请按时取用" {
 		t.Fatalf("stored %+v", a)
 	}
-	if len(b.host.audits) != 1 || b.host.audits[0].Action != "application.approve" || b.host.audits[0].Target != "application:"+id {
-		t.Fatalf("audits %+v", b.host.audits)
+	if len(b.host.Audits) != 1 || b.host.Audits[0].Action != "application.approve" || b.host.Audits[0].Target != "application:"+id {
+		t.Fatalf("audits %+v", b.host.Audits)
 	}
-	if n := b.host.notes[len(b.host.notes)-1]; n.Template != tplDecided || n.To != citizen.Pseudonym || n.Params["status"] != statusApproved {
+	if n := b.host.Notifications[len(b.host.Notifications)-1]; n.Template != tplDecided || n.To != citizen.Pseudonym || n.Params["status"] != statusApproved {
 		t.Fatalf("decision note %+v", n)
 	}
 	resp, _ := b.get("application", citizen, url.Values{"id": {id}})
@@ -209,8 +209,8 @@ func TestApproval(t *testing.T) {
 	wantCode(t, err, "FailedOperation.AlreadyDecided")
 	_, err = b.admin("admin-review", nil, decideBody(id, false, "改主意"))
 	wantCode(t, err, "FailedOperation.AlreadyDecided")
-	if len(b.host.audits) != 1 {
-		t.Fatalf("%d audits", len(b.host.audits))
+	if len(b.host.Audits) != 1 {
+		t.Fatalf("%d audits", len(b.host.Audits))
 	}
 	if list, _ = b.admin("admin-applications", nil, ""); list["total"] != 0.0 {
 		t.Fatalf("pending after approval %v", list)
@@ -225,7 +225,7 @@ func TestRejection(t *testing.T) {
 	id := applyFor(t, b, citizen, goodForm)
 	_, err := b.admin("admin-review", nil, decideBody(id, false, ""))
 	wantCode(t, err, "MissingParameter")
-	if a := b.host.doc(t, id); a.Status != statusPending || len(b.host.audits) != 0 {
+	if a := b.doc(t, id); a.Status != statusPending || len(b.host.Audits) != 0 {
 		t.Fatalf("a refused rejection changed %+v", a)
 	}
 	if out, err := b.admin("admin-review", nil, decideBody(id, false, "该型号暂无库存")); err != nil || out["status"] != statusRejected {
@@ -244,17 +244,12 @@ func TestRejection(t *testing.T) {
 func TestConcurrentDecision(t *testing.T) {
 	b := newBench(t, "")
 	id := applyFor(t, b, citizen, goodForm)
-	b.host.raceOnPut = func() {
-		rec := b.host.records["applications"][id]
-		var a application
-		_ = json.Unmarshal(rec.Doc, &a)
+	b.raceOnPut(id, func(a *application) {
 		a.Status, a.Reviewer = statusRejected, "staff2"
-		rec.Doc, _ = json.Marshal(a)
-		rec.Version++
-	}
+	})
 	_, err := b.admin("admin-review", nil, decideBody(id, true, ""))
 	wantCode(t, err, "FailedOperation.AlreadyDecided")
-	if a := b.host.doc(t, id); a.Status != statusRejected || a.Reviewer != "staff2" || len(b.host.audits) != 0 {
+	if a := b.doc(t, id); a.Status != statusRejected || a.Reviewer != "staff2" || len(b.host.Audits) != 0 {
 		t.Fatalf("stored %+v", a)
 	}
 }

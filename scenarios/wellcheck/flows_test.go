@@ -38,7 +38,9 @@ func TestLandingPage(t *testing.T) {
 		t.Fatalf("bare well (%d 暂无): %s", got, body(resp))
 	}
 	// Attribute values are escaped.
-	b.host.codes["tok-well-2"].Attributes = json.RawMessage(`{"name":"<script>x</script>"}`)
+	bare, _ := b.host.Object("tok-well-2")
+	bare.Attributes = json.RawMessage(`{"name":"<script>x</script>"}`)
+	b.host.SetObject(bare)
 	if resp, _ = b.get("home", tourist, nil); strings.Contains(body(resp), "<script>x") {
 		t.Fatal("attribute not escaped")
 	}
@@ -80,19 +82,19 @@ func TestApplicationAndFollowUp(t *testing.T) {
 		t.Error("the well number is open by default")
 	}
 	id := apply(t, b, inspector, url.Values{"f.depth": {"35"}, "f.status": {"损坏"}, "reason": {"井口破损，复测井深"}}, pngBytes(256))
-	r := b.host.doc(t, id)
+	r := b.doc(t, id)
 	if r.Status != statusPending || r.Applicant != inspector.Pseudonym || r.ApplicantName != "王*" || r.WellNo != "SW-310104-001" ||
 		r.Summary != "深度：30 米 → 35 米；状态：正常 → 损坏" || !strings.HasPrefix(r.Photo, "http://city.test/plugin-files/") || r.Applied || r.PendingApply {
 		t.Fatalf("stored %+v", r)
 	}
-	if len(b.host.events) != 1 || b.host.events[0].Name != "request.submitted" {
-		t.Fatalf("events %+v", b.host.events)
+	if len(b.host.Events) != 1 || b.host.Events[0].Name != "request.submitted" {
+		t.Fatalf("events %+v", b.host.Events)
 	}
-	if len(b.host.notes) != 1 || b.host.notes[0].Template != tplSubmitted || b.host.notes[0].To != "徐汇区水务局" || b.host.notes[0].Params["requestId"] != id {
-		t.Fatalf("notes %+v", b.host.notes)
+	if len(b.host.Notifications) != 1 || b.host.Notifications[0].Template != tplSubmitted || b.host.Notifications[0].To != "徐汇区水务局" || b.host.Notifications[0].Params["requestId"] != id {
+		t.Fatalf("notes %+v", b.host.Notifications)
 	}
 	// Nothing changes on the code before review.
-	if b.host.objectCalls != 0 || b.host.attrs(b.token)["depth"] != 30.0 {
+	if b.objectCalls() != 0 || b.attrs(b.token)["depth"] != 30.0 {
 		t.Fatal("the code changed before review")
 	}
 
@@ -146,8 +148,8 @@ func TestBadApplicationsStoreNothing(t *testing.T) {
 	}
 	_, err := b.call("update", inspector, nil, "application/json", []byte(`{"f.depth":"35"}`))
 	wantCode(t, err, plugin.ErrInvalid)
-	if n := b.host.count("requests"); n != 0 || len(b.host.files) != 0 || len(b.host.notes) != 0 {
-		t.Fatalf("%d requests, %d files, %d notes after bad input", n, len(b.host.files), len(b.host.notes))
+	if n := b.count("requests"); n != 0 || len(b.host.Files) != 0 || len(b.host.Notifications) != 0 {
+		t.Fatalf("%d requests, %d files, %d notes after bad input", n, len(b.host.Files), len(b.host.Notifications))
 	}
 	// One pending application each (maxPending 1); someone else may still
 	// apply.
@@ -156,7 +158,7 @@ func TestBadApplicationsStoreNothing(t *testing.T) {
 	_, err = b.call("update", inspector, nil, ctype, data)
 	wantCode(t, err, "FailedOperation.TooManyPending")
 	apply(t, b, citizen, url.Values{"f.depth": {"36"}, "reason": {"再测"}}, nil)
-	if n := b.host.count("requests"); n != 2 {
+	if n := b.count("requests"); n != 2 {
 		t.Fatalf("%d requests", n)
 	}
 }
@@ -186,7 +188,7 @@ func TestLoginRoutesRefuseTourists(t *testing.T) {
 		_, err := b.call(name, inspector, nil, "application/json", []byte(`{"id":"r000001","approve":true}`))
 		wantCode(t, err, "UnauthorizedOperation")
 	}
-	if n := b.host.count("requests"); n != 0 {
+	if n := b.count("requests"); n != 0 {
 		t.Fatalf("%d requests stored by refused visitors", n)
 	}
 }
@@ -214,20 +216,20 @@ func TestApproval(t *testing.T) {
 		t.Fatalf("approve: %v %v", out, err)
 	}
 	// The change is on the code, each value under the key the code uses.
-	attrs := b.host.attrs(b.token)
+	attrs := b.attrs(b.token)
 	if attrs["depth"] != 35.0 || attrs["监测项目"].([]any)[1] != "水质" || attrs["编号"] != "SW-310104-001" {
 		t.Fatalf("attributes %v", attrs)
 	}
-	r := b.host.doc(t, id)
+	r := b.doc(t, id)
 	if r.Status != statusApproved || !r.Applied || r.PendingApply || r.Reviewer != "reviewer1" || r.ReviewNote != "现场核实无误" ||
 		r.ReviewedAt != "2026-11-03T10:30:00+08:00" || r.AppliedAt != r.ReviewedAt {
 		t.Fatalf("stored %+v", r)
 	}
-	if len(b.host.audits) != 1 || b.host.audits[0].Action != "request.approve" || b.host.audits[0].Target != "request:"+id ||
-		!strings.Contains(string(b.host.audits[0].Detail), `"operator":"reviewer1"`) || !strings.Contains(string(b.host.audits[0].Detail), `"applied":true`) {
-		t.Fatalf("audits %+v", b.host.audits)
+	if len(b.host.Audits) != 1 || b.host.Audits[0].Action != "request.approve" || b.host.Audits[0].Target != "request:"+id ||
+		!strings.Contains(string(b.host.Audits[0].Detail), `"operator":"reviewer1"`) || !strings.Contains(string(b.host.Audits[0].Detail), `"applied":true`) {
+		t.Fatalf("audits %+v", b.host.Audits)
 	}
-	if n := b.host.notes[len(b.host.notes)-1]; n.Template != tplDecided || n.To != inspector.Pseudonym || n.Params["status"] != statusApproved {
+	if n := b.host.Notifications[len(b.host.Notifications)-1]; n.Template != tplDecided || n.To != inspector.Pseudonym || n.Params["status"] != statusApproved {
 		t.Fatalf("decision note %+v", n)
 	}
 	// The applicant and the well's page see it.
@@ -245,8 +247,8 @@ func TestApproval(t *testing.T) {
 	wantCode(t, err, "FailedOperation.AlreadyDecided")
 	_, err = b.admin("admin-review", nil, decideBody(id, false, "重复"))
 	wantCode(t, err, "FailedOperation.AlreadyDecided")
-	if len(b.host.audits) != 1 || b.host.objectCalls != 1 {
-		t.Fatalf("%d audits, %d object writes", len(b.host.audits), b.host.objectCalls)
+	if len(b.host.Audits) != 1 || b.objectCalls() != 1 {
+		t.Fatalf("%d audits, %d object writes", len(b.host.Audits), b.objectCalls())
 	}
 	if list, _ = b.admin("admin-requests", nil, ""); list["total"] != 0.0 {
 		t.Fatalf("pending after approval %v", list)
@@ -261,18 +263,18 @@ func TestRejection(t *testing.T) {
 	id := apply(t, b, inspector, url.Values{"f.address": {"漕溪北路 300 号"}, "reason": {"位置有误"}}, nil)
 	_, err := b.admin("admin-review", nil, decideBody(id, false, ""))
 	wantCode(t, err, "MissingParameter")
-	if r := b.host.doc(t, id); r.Status != statusPending || len(b.host.audits) != 0 {
+	if r := b.doc(t, id); r.Status != statusPending || len(b.host.Audits) != 0 {
 		t.Fatalf("a refused rejection changed %+v", r)
 	}
 	out, err := b.admin("admin-review", nil, decideBody(id, false, "经核实，位置无误"))
 	if err != nil || out["status"] != statusRejected || out["applied"] != false {
 		t.Fatalf("reject: %v %v", out, err)
 	}
-	if b.host.objectCalls != 0 || b.host.attrs(b.token)["address"] != "漕溪北路 100 号东侧绿地" {
+	if b.objectCalls() != 0 || b.attrs(b.token)["address"] != "漕溪北路 100 号东侧绿地" {
 		t.Fatal("a rejected change reached the code")
 	}
-	if len(b.host.audits) != 1 || b.host.audits[0].Action != "request.reject" || !strings.Contains(string(b.host.audits[0].Detail), "经核实，位置无误") {
-		t.Fatalf("audits %+v", b.host.audits)
+	if len(b.host.Audits) != 1 || b.host.Audits[0].Action != "request.reject" || !strings.Contains(string(b.host.Audits[0].Detail), "经核实，位置无误") {
+		t.Fatalf("audits %+v", b.host.Audits)
 	}
 	resp, _ := b.get("request", inspector, url.Values{"id": {id}})
 	if !strings.Contains(body(resp), `<dd id="request-status">已驳回</dd>`) || !strings.Contains(body(resp), `<dd id="review-note">经核实，位置无误</dd>`) {
@@ -298,7 +300,7 @@ func TestReviewBadInput(t *testing.T) {
 		_, err := b.admin("admin-requests", q, "")
 		wantCode(t, err, plugin.ErrInvalid)
 	}
-	if len(b.host.audits) != 0 {
+	if len(b.host.Audits) != 0 {
 		t.Fatal("audited a refused decision")
 	}
 }
@@ -308,12 +310,12 @@ func TestReviewBadInput(t *testing.T) {
 func TestApprovalWrittenAtNextScan(t *testing.T) {
 	b := newBench(t, "")
 	id := apply(t, b, inspector, url.Values{"f.status": {"停用"}, "reason": {"已停测"}}, nil)
-	b.host.failObject = &plugin.Error{Code: plugin.ErrInternal, Message: "the host could not complete the call"}
+	b.host.Fail[plugin.ObjectWrite] = &plugin.Error{Code: plugin.ErrInternal, Message: "the host could not complete the call"}
 	out, err := b.admin("admin-review", nil, decideBody(id, true, ""))
 	if err != nil || out["status"] != statusApproved || out["applied"] != false || !strings.Contains(out["message"].(string), "下次被扫描") {
 		t.Fatalf("approve: %v %v", out, err)
 	}
-	if r := b.host.doc(t, id); !r.PendingApply || r.Applied || len(b.host.audits) != 1 {
+	if r := b.doc(t, id); !r.PendingApply || r.Applied || len(b.host.Audits) != 1 {
 		t.Fatalf("stored %+v", r)
 	}
 	resp, _ := b.get("request", inspector, url.Values{"id": {id}})
@@ -325,16 +327,16 @@ func TestApprovalWrittenAtNextScan(t *testing.T) {
 	if resp, _ = b.get("home", tourist, nil); !strings.Contains(body(resp), "<dd>正常</dd>") {
 		t.Fatalf("landing %s", body(resp))
 	}
-	b.host.failObject = nil
+	delete(b.host.Fail, plugin.ObjectWrite)
 	if resp, _ = b.get("home", tourist, nil); !strings.Contains(body(resp), "<dd>停用</dd>") {
 		t.Fatalf("landing after the host recovered %s", body(resp))
 	}
-	if r := b.host.doc(t, id); !r.Applied || r.PendingApply {
+	if r := b.doc(t, id); !r.Applied || r.PendingApply {
 		t.Fatalf("stored %+v", r)
 	}
-	calls := b.host.objectCalls
+	calls := b.objectCalls()
 	b.get("home", tourist, nil)
-	if b.host.objectCalls != calls {
+	if b.objectCalls() != calls {
 		t.Fatal("an applied change written again")
 	}
 }
@@ -354,14 +356,14 @@ func TestApprovalRefusedByTheHost(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBench(t, "")
 			id := apply(t, b, inspector, url.Values{"f.depth": {"31"}, "reason": {"复测"}}, nil)
-			b.host.failObject = tc.err
+			b.host.Fail[plugin.ObjectWrite] = tc.err
 			_, err := b.admin("admin-review", nil, decideBody(id, true, ""))
 			wantCode(t, err, tc.want)
 			if !strings.Contains(err.Error(), "申请保持待审核") {
 				t.Fatalf("message %v", err)
 			}
-			if r := b.host.doc(t, id); r.Status != statusPending || r.Reviewer != "" || r.PendingApply || len(b.host.audits) != 0 {
-				t.Fatalf("stored %+v, %d audits", r, len(b.host.audits))
+			if r := b.doc(t, id); r.Status != statusPending || r.Reviewer != "" || r.PendingApply || len(b.host.Audits) != 0 {
+				t.Fatalf("stored %+v, %d audits", r, len(b.host.Audits))
 			}
 			// It can still be rejected.
 			if out, err := b.admin("admin-review", nil, decideBody(id, false, "码已注销")); err != nil || out["status"] != statusRejected {
@@ -376,17 +378,17 @@ func TestApprovalRefusedByTheHost(t *testing.T) {
 func TestRefusedAtScanIsMarked(t *testing.T) {
 	b := newBench(t, "")
 	id := apply(t, b, inspector, url.Values{"f.depth": {"31"}, "reason": {"复测"}}, nil)
-	b.host.failObject = &plugin.Error{Code: plugin.ErrUnavailable, Message: "down"}
+	b.host.Fail[plugin.ObjectWrite] = &plugin.Error{Code: plugin.ErrUnavailable, Message: "down"}
 	if _, err := b.admin("admin-review", nil, decideBody(id, true, "")); err != nil {
 		t.Fatal(err)
 	}
-	b.host.failObject = &plugin.Error{Code: "FailedOperation.CodeNotActive", Message: "cancelled"}
+	b.host.Fail[plugin.ObjectWrite] = &plugin.Error{Code: "FailedOperation.CodeNotActive", Message: "cancelled"}
 	b.get("home", tourist, nil)
-	calls := b.host.objectCalls
+	calls := b.objectCalls()
 	b.get("home", tourist, nil)
-	r := b.host.doc(t, id)
-	if b.host.objectCalls != calls || r.PendingApply || r.Applied || !strings.Contains(r.ApplyError, "cancelled") {
-		t.Fatalf("stored %+v after %d calls", r, b.host.objectCalls)
+	r := b.doc(t, id)
+	if b.objectCalls() != calls || r.PendingApply || r.Applied || !strings.Contains(r.ApplyError, "cancelled") {
+		t.Fatalf("stored %+v after %d calls", r, b.objectCalls())
 	}
 	resp, _ := b.get("request", inspector, url.Values{"id": {id}})
 	if !strings.Contains(body(resp), "码属性未能更新") {
@@ -400,17 +402,12 @@ func TestRefusedAtScanIsMarked(t *testing.T) {
 func TestConcurrentDecision(t *testing.T) {
 	b := newBench(t, "")
 	id := apply(t, b, inspector, url.Values{"f.depth": {"31"}, "reason": {"复测"}}, nil)
-	b.host.raceOnPut = func() {
-		rec := b.host.records["requests"][id]
-		var r request
-		_ = json.Unmarshal(rec.Doc, &r)
+	b.raceOnPut(id, func(r *request) {
 		r.Status, r.Reviewer, r.ReviewNote = statusRejected, "reviewer2", "与台账不符"
-		rec.Doc, _ = json.Marshal(r)
-		rec.Version++
-	}
+	})
 	_, err := b.admin("admin-review", nil, decideBody(id, true, ""))
 	wantCode(t, err, "FailedOperation.AlreadyDecided")
-	if r := b.host.doc(t, id); r.Status != statusRejected || r.Reviewer != "reviewer2" || b.host.objectCalls != 0 || len(b.host.audits) != 0 {
-		t.Fatalf("stored %+v, %d object writes, %d audits", r, b.host.objectCalls, len(b.host.audits))
+	if r := b.doc(t, id); r.Status != statusRejected || r.Reviewer != "reviewer2" || b.objectCalls() != 0 || len(b.host.Audits) != 0 {
+		t.Fatalf("stored %+v, %d object writes, %d audits", r, b.objectCalls(), len(b.host.Audits))
 	}
 }

@@ -58,20 +58,35 @@ func stricter(t testing.TB) map[string][]byte {
 
 func writeFiles(t testing.TB, dir string, files map[string][]byte) {
 	t.Helper()
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
+	// Each file is replaced atomically (a hidden temporary file renamed
+	// over it) and stale ones removed afterwards, as a deployment does: an
+	// engine polling the directory meanwhile never reads half a file or a
+	// directory emptied for rewriting.
 	for name, b := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, b, 0o640); err != nil {
+		tmp := filepath.Join(filepath.Dir(p), ".tmp-"+filepath.Base(p))
+		if err := os.WriteFile(tmp, b, 0o640); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.Rename(tmp, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if _, keep := files[filepath.ToSlash(rel)]; !keep {
+			return os.Remove(p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
