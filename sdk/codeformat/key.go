@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 )
 
@@ -20,10 +21,23 @@ var ErrKey = errors.New("codeformat: not an SM2 public key")
 
 // PublicKey is an SM2 verification key: a platform's, or a holder device's.
 // It is immutable and safe for concurrent use.
-type PublicKey struct{ k *ecdsa.PublicKey }
+type PublicKey struct {
+	k *ecdsa.PublicKey
+	// za is Z_A of GB/T 32918.2 for the default user id, a hash of the
+	// curve and the key that every verification with the key would
+	// otherwise compute again.
+	za []byte
+}
 
 // NewPublicKey wraps an SM2 public key.
-func NewPublicKey(pub *ecdsa.PublicKey) *PublicKey { return &PublicKey{k: pub} }
+func NewPublicKey(pub *ecdsa.PublicKey) *PublicKey {
+	za, _ := sm2.CalculateZA(pub, defaultUID) // fails only for a uid over 8 KiB
+	return &PublicKey{k: pub, za: za}
+}
+
+// defaultUID is the user id of GB/T 35276 that signers use when none is
+// agreed, and the one sm2.SignASN1 uses by default.
+var defaultUID = []byte("1234567812345678")
 
 // ParsePublicKey reads an SM2 public key in the forms keys are handed
 // around in: PEM (PKIX "PUBLIC KEY"), hex or base64 of the PKIX DER, hex or
@@ -40,7 +54,7 @@ func ParsePublicKey(s string) (*PublicKey, error) {
 		if err != nil {
 			return nil, ErrKey
 		}
-		return &PublicKey{k: k}, nil
+		return NewPublicKey(k), nil
 	case len(b) == 33 && (b[0] == 2 || b[0] == 3):
 		return decompress(b)
 	}
@@ -52,7 +66,7 @@ func ParsePublicKey(s string) (*PublicKey, error) {
 	if !ok || pk.Curve != sm2.P256() {
 		return nil, ErrKey
 	}
-	return &PublicKey{k: pk}, nil
+	return NewPublicKey(pk), nil
 }
 
 func keyBytes(s string) ([]byte, error) {
@@ -82,7 +96,7 @@ func decompress(b []byte) (*PublicKey, error) {
 	if err != nil {
 		return nil, ErrKey
 	}
-	return &PublicKey{k: k}, nil
+	return NewPublicKey(k), nil
 }
 
 func uncompressed(x, y *big.Int) []byte {
@@ -135,5 +149,8 @@ func verifyRaw(pub *PublicKey, msg, sig []byte) bool {
 	if err != nil {
 		return false
 	}
-	return sm2.VerifyASN1WithSM2(pub.k, nil, msg, der)
+	h := sm3.New()
+	h.Write(pub.za)
+	h.Write(msg)
+	return sm2.VerifyASN1(pub.k, h.Sum(nil), der)
 }

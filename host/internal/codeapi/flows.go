@@ -151,8 +151,9 @@ func (s *Service) decode(ctx context.Context, family string, in *DecodeIn) (*dec
 	if err != nil {
 		return nil, err
 	}
-	ev := Event{Type: "verify", Result: "failure", AppID: a.AppID, PlatformID: a.PlatformID, OrgID: in.AcceptOrgID, CodeID: codeID(in.CodeContent)}
-	d, err := s.verify(ctx, family, in)
+	id := codeID(in.CodeContent)
+	ev := Event{Type: "verify", Result: "failure", AppID: a.AppID, PlatformID: a.PlatformID, OrgID: in.AcceptOrgID, CodeID: id}
+	d, err := s.verify(ctx, family, in, id)
 	if d != nil {
 		ev.PlatformID, ev.RuleID, ev.RuleVersion, ev.Kind = d.code.PlatformID, d.code.RuleID, d.code.RuleVersion, d.code.Kind
 		if d.user != nil {
@@ -176,7 +177,8 @@ func (s *Service) decode(ctx context.Context, family string, in *DecodeIn) (*dec
 	return d, nil
 }
 
-func (s *Service) verify(ctx context.Context, family string, in *DecodeIn) (*decoded, error) {
+// verify checks the code of in, whose codeID is id.
+func (s *Service) verify(ctx context.Context, family string, in *DecodeIn, id string) (*decoded, error) {
 	c, err := s.codes.Verify(ctx, in.CodeContent)
 	if err != nil {
 		if errors.Is(err, ErrTampered) {
@@ -207,7 +209,7 @@ func (s *Service) verify(ctx context.Context, family string, in *DecodeIn) (*dec
 		return d, err
 	}
 	d.user = u
-	d.out = DecodeOut{CityCodeAppID: u.AppID, CityCodeID: codeID(in.CodeContent), CodeDefID: r.ID, UserID: u.UserID}
+	d.out = DecodeOut{CityCodeAppID: u.AppID, CityCodeID: id, CodeDefID: r.ID, UserID: u.UserID}
 	now := s.clock()
 	if c.IssuedAt.After(now.Add(5 * time.Minute)) {
 		// Holder devices date their own codes: one from the future is a

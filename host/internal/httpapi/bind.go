@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-playground/validator/v10"
@@ -39,24 +40,132 @@ func paramName(f reflect.StructField) string {
 	return f.Name
 }
 
-// bind fills in from body, path and query and validates it.
-func (b *binder) bind(in any, body []byte, lenient bool, pathParam func(string) string, query url.Values) error {
+// bind fills in from body, path and query and validates it. query is
+// called only for inputs that have query parameters.
+func (b *binder) bind(in any, body []byte, lenient bool, pathParam func(string) string, query func() url.Values) error {
+	v := reflect.ValueOf(in).Elem()
 	if len(bytes.TrimSpace(body)) > 0 {
-		if err := decodeJSON(body, in, lenient); err != nil {
-			return err
+		// json.Unmarshal reads a body exactly as the decoder below does when
+		// unknown fields are accepted and no value lands in an interface
+		// (where UseNumber would matter), without the decoder's copy of
+		// the body; a body it refuses goes through the decoder, for the
+		// same error as ever.
+		if !lenient || hasInterface(v.Type()) || json.Unmarshal(body, in) != nil {
+			if err := decodeJSON(body, in, lenient); err != nil {
+				return err
+			}
 		}
 	}
-	v := reflect.ValueOf(in).Elem()
 	if v.Kind() == reflect.Struct {
-		setRawBody(v, body)
-		if err := bindParams(v, pathParam, query); err != nil {
-			return err
+		p := planOf(v.Type())
+		for _, i := range p.raw {
+			v.Field(i).SetBytes(append([]byte(nil), body...))
+		}
+		if len(p.params) > 0 {
+			var q url.Values
+			if p.query {
+				q = query()
+			}
+			if err := bindParams(v, p.params, pathParam, q); err != nil {
+				return err
+			}
 		}
 		if err := b.validate.Struct(in); err != nil {
 			return validationFault(err)
 		}
 	}
 	return nil
+}
+
+// bindPlan is what bind needs to know of an input type, read from its
+// struct tags once rather than on every request.
+type bindPlan struct {
+	raw    []int // fields tagged raw:"body"
+	params []paramField
+	query  bool // some of params are query parameters
+}
+
+// paramField is a field tagged path:"x" or query:"x", in field order,
+// those of embedded structs included.
+type paramField struct {
+	index []int
+	name  string
+	path  bool
+}
+
+var plans sync.Map // reflect.Type → *bindPlan
+
+func planOf(t reflect.Type) *bindPlan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*bindPlan)
+	}
+	p := &bindPlan{}
+	for i := 0; i < t.NumField(); i++ {
+		// A field tagged raw:"body" (a json.RawMessage) gets the whole
+		// request body, for handlers that read fields a rule configures at
+		// run time (data-collection fields) besides the declared ones.
+		if f := t.Field(i); f.Tag.Get("raw") == "body" && f.Type == rawType {
+			p.raw = append(p.raw, i)
+		}
+	}
+	p.params = paramFields(t, nil, nil)
+	for _, f := range p.params {
+		p.query = p.query || !f.path
+	}
+	plans.Store(t, p)
+	return p
+}
+
+func paramFields(t reflect.Type, index []int, out []paramField) []paramField {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		at := append(append([]int(nil), index...), i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			out = paramFields(f.Type, at, out)
+			continue
+		}
+		if name := f.Tag.Get("path"); name != "" {
+			out = append(out, paramField{index: at, name: name, path: true})
+		} else if name := f.Tag.Get("query"); name != "" {
+			out = append(out, paramField{index: at, name: name})
+		}
+	}
+	return out
+}
+
+var interfaces sync.Map // reflect.Type → bool
+
+// hasInterface reports whether decoding JSON into t may store a value in
+// an interface.
+func hasInterface(t reflect.Type) bool {
+	if v, ok := interfaces.Load(t); ok {
+		return v.(bool)
+	}
+	v := interfaceIn(t, map[reflect.Type]bool{})
+	interfaces.Store(t, v)
+	return v
+}
+
+func interfaceIn(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return interfaceIn(t.Elem(), seen)
+	case reflect.Map:
+		return interfaceIn(t.Key(), seen) || interfaceIn(t.Elem(), seen)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if interfaceIn(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func decodeJSON(body []byte, in any, lenient bool) error {
@@ -117,44 +226,22 @@ func kindName(t reflect.Type) string {
 
 var rawType = reflect.TypeFor[json.RawMessage]()
 
-// setRawBody gives a field tagged raw:"body" (a json.RawMessage) the whole
-// request body, for handlers that read fields a rule configures at run time
-// (data-collection fields) besides the declared ones.
-func setRawBody(v reflect.Value, body []byte) {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Tag.Get("raw") == "body" && f.Type == rawType {
-			v.Field(i).SetBytes(append([]byte(nil), body...))
-		}
-	}
-}
-
 // bindParams sets fields tagged path:"x" and query:"x".
-func bindParams(v reflect.Value, pathParam func(string) string, query url.Values) error {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			if err := bindParams(v.Field(i), pathParam, query); err != nil {
+func bindParams(v reflect.Value, params []paramField, pathParam func(string) string, query url.Values) error {
+	for _, p := range params {
+		fv := v.FieldByIndex(p.index)
+		if p.path {
+			if err := setParam(fv, p.name, pathParam(p.name)); err != nil {
 				return err
 			}
 			continue
 		}
-		if name := f.Tag.Get("path"); name != "" {
-			if err := setParam(v.Field(i), name, pathParam(name)); err != nil {
-				return err
-			}
+		if !query.Has(p.name) {
 			continue
 		}
-		name := f.Tag.Get("query")
-		if name == "" || !query.Has(name) {
-			continue
-		}
-		fv := v.Field(i)
 		if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String {
 			var vals []string
-			for _, q := range query[name] {
+			for _, q := range query[p.name] {
 				for _, s := range strings.Split(q, ",") {
 					if s = strings.TrimSpace(s); s != "" {
 						vals = append(vals, s)
@@ -164,7 +251,7 @@ func bindParams(v reflect.Value, pathParam func(string) string, query url.Values
 			fv.Set(reflect.ValueOf(vals))
 			continue
 		}
-		if err := setParam(fv, name, query.Get(name)); err != nil {
+		if err := setParam(fv, p.name, query.Get(p.name)); err != nil {
 			return err
 		}
 	}

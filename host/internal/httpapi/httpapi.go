@@ -205,6 +205,9 @@ func (a *API) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		if status >= 500 {
 			level = slog.LevelError
 		}
+		if !a.cfg.Log.Enabled(ctx, level) {
+			return nil // spare building the line on every call
+		}
 		attrs := []slog.Attr{
 			slog.String("request_id", id),
 			slog.String("method", req.Method),
@@ -297,7 +300,7 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 				c.SetRequest(req.WithContext(ctx))
 			}
 			in := r.newIn()
-			if err := a.bind.bind(in, body, r.Lenient, c.Param, c.QueryParams()); err != nil {
+			if err := a.bind.bind(in, body, r.Lenient, c.Param, c.QueryParams); err != nil {
 				return nil, err
 			}
 			return r.invoke(ctx, in)
