@@ -331,7 +331,7 @@ func openPluginHost(args []string) (*pluginhost.Service, context.Context, func()
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ph, err := pluginhost.New(pluginhost.Config{Pool: sc.pool, Authz: engine, Events: evw, Codes: server.PluginCodes(objects), Log: log,
-		Runtimes:     pluginhost.DefaultRuntimes{Dir: cfg.Plugins.Dir, Log: log},
+		Runtimes:     pluginhost.DefaultRuntimes{Dir: cfg.Plugins.Dir, CacheDir: cfg.Plugins.CacheDir, Log: log},
 		PseudonymKey: []byte(sealer.BlindIndex("plugin visitor pseudonyms", "pluginhost.pseudonym"))})
 	if err != nil {
 		return fail(err)

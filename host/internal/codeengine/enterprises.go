@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/opencitycode/citycode/host/internal/codekeys"
 	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
@@ -40,19 +41,25 @@ func (l localRegistry) RegisteredName(ctx context.Context, uscc string) (string,
 	return name, err == nil, err
 }
 
-// Enterprises serves enterprise codes (一企一码).
+// Enterprises serves enterprise codes (一企一码): static codes (the URL
+// of the enterprise, its token or unified number) and, under a dynamic
+// rule, short-lived codes signed with the platform's key. It is safe for
+// concurrent use.
 type Enterprises struct {
 	objects  *Objects
 	registry Registry
+	keys     *codekeys.Ring
 }
 
 // NewEnterprises returns the enterprise-code service; a nil registry uses
-// the local table.
-func NewEnterprises(objects *Objects, registry Registry) *Enterprises {
+// the local table. keys signs and verifies the dynamic codes of
+// enterprises under a dynamic rule; with nil keys those answer
+// UnsupportedOperation and static codes work as ever.
+func NewEnterprises(objects *Objects, registry Registry, keys *codekeys.Ring) *Enterprises {
 	if registry == nil {
 		registry = localRegistry{objects.rules}
 	}
-	return &Enterprises{objects: objects, registry: registry}
+	return &Enterprises{objects: objects, registry: registry, keys: keys}
 }
 
 // Enterprise is an enterprise and its code.
@@ -65,6 +72,9 @@ type Enterprise struct {
 	Addresses []string `json:"addresses" doc:"every business address of the enterprise"`
 	Status    string   `json:"status"`
 	CodeDefID string   `json:"codeDefId"`
+	Form      string   `json:"form" doc:"the rule's form: static (show the URL) or dynamic (show the short-lived code of POST .../dynamic)"`
+
+	platformID string // the platform whose apps manage it
 }
 
 // ApplyIn applies for an enterprise code.
@@ -149,18 +159,22 @@ func (e *Enterprises) Apply(ctx context.Context, appID, platformID string, in *A
 	return out, nil
 }
 
-func (e *Enterprises) load(ctx context.Context, q pgx.Tx, cond string, arg any) (*Enterprise, error) {
+// load reads the enterprise cond (a WHERE clause over enterprises, args
+// its parameters) selects, in q when not nil.
+func (e *Enterprises) load(ctx context.Context, q pgx.Tx, cond string, args ...any) (*Enterprise, error) {
 	ent := &Enterprise{}
 	var token string
 	var addrs []byte
-	sql := `SELECT id, uscc, name, token, number, addresses, status, rule_id FROM enterprises WHERE ` + cond
+	sql := `SELECT id, uscc, name, token, number, addresses, status, rule_id, platform_id,
+		coalesce((SELECT form FROM code_rules WHERE code_rules.id = enterprises.rule_id), '')
+		FROM enterprises WHERE ` + cond
 	var row pgx.Row
 	if q != nil {
-		row = q.QueryRow(ctx, sql, arg)
+		row = q.QueryRow(ctx, sql, args...)
 	} else {
-		row = e.objects.rules.cfg.Pool.QueryRow(ctx, sql, arg)
+		row = e.objects.rules.cfg.Pool.QueryRow(ctx, sql, args...)
 	}
-	err := row.Scan(&ent.ID, &ent.USCC, &ent.Name, &token, &ent.Number, &addrs, &ent.Status, &ent.CodeDefID)
+	err := row.Scan(&ent.ID, &ent.USCC, &ent.Name, &token, &ent.Number, &addrs, &ent.Status, &ent.CodeDefID, &ent.platformID, &ent.Form)
 	if store.NoRows(err) {
 		return nil, fault.NotFoundf("no such enterprise code")
 	}
@@ -172,10 +186,14 @@ func (e *Enterprises) load(ctx context.Context, q pgx.Tx, cond string, arg any) 
 	return ent, nil
 }
 
-// Verify answers the enterprise a scanned code (URL, token or number)
-// belongs to; a disabled one answers FailedOperation.CodeNotActive.
+// Verify answers the enterprise a scanned code belongs to: its URL, token
+// or unified number, or a dynamic code (see VerifyDynamic). A disabled one
+// answers FailedOperation.CodeNotActive wrapping ErrEnterpriseDisabled.
 func (e *Enterprises) Verify(ctx context.Context, appID, code string) (*Enterprise, error) {
 	code = strings.TrimSpace(code)
+	if isDynamic(code) {
+		return e.VerifyDynamic(ctx, code)
+	}
 	if i := strings.LastIndex(code, "/e/"); i >= 0 {
 		code = code[i+3:]
 	}
@@ -185,20 +203,27 @@ func (e *Enterprises) Verify(ctx context.Context, appID, code string) (*Enterpri
 			return nil, fault.Invalidf("%s is not a valid unified number (check digit)", code)
 		}
 		cond, arg = "number = $1", n
+	} else if err := storable("code", code); err != nil {
+		return nil, err
 	}
 	ent, err := e.load(ctx, nil, cond, arg)
 	if err != nil {
 		return nil, err
 	}
 	if ent.Status != "enabled" {
-		return nil, fault.Conflictf(fault.CodeCodeNotActive, "the enterprise code of %s is disabled", ent.Name)
+		return nil, disabled(ent)
 	}
 	return ent, nil
 }
 
+// disabled is the error of verifying a disabled enterprise's code.
+func disabled(ent *Enterprise) error {
+	return fault.Wrap(ErrEnterpriseDisabled, fault.Conflict, fault.CodeCodeNotActive, "the enterprise code of "+ent.Name+" is disabled")
+}
+
 // Routes declares the enterprise-code API and the console's registry.
 func (e *Enterprises) Routes() []*httpapi.Route {
-	const post = http.MethodPost
+	const get, post = http.MethodGet, http.MethodPost
 	return []*httpapi.Route{
 		httpapi.Handle(post, "/openapi/v1/enterprise-codes", func(ctx context.Context, in *ApplyIn) (*Enterprise, error) {
 			a, err := app(ctx)
@@ -214,14 +239,26 @@ func (e *Enterprises) Routes() []*httpapi.Route {
 				return nil, err
 			}
 			return e.Verify(ctx, a.AppID, in.Code)
-		}).Doc("一企一码验码", "The enterprise a scanned code (URL, token or unified number) belongs to.").
-			Tag("enterprise-code").App().Reads().Errors(fault.CodeCodeNotActive),
+		}).Doc("一企一码验码", "The enterprise a scanned code belongs to: its URL, token or unified number, or the dynamic code of an enterprise under a dynamic rule (the signed text POST .../dynamic answers). A disabled enterprise, a disabled rule version, or an expired dynamic code answer FailedOperation.CodeNotActive, the message saying which; an altered or forged dynamic code FailedOperation.CodeTampered.").
+			Tag("enterprise-code").App().Reads().Errors(fault.CodeCodeNotActive, fault.CodeCodeExpired, fault.CodeCodeTampered),
 		httpapi.Handle(post, "/openapi/v1/enterprise-codes/import", e.importRoute).
 			Doc("一企一码批量导入", "Applies for the codes of every row of an xlsx sheet (企业名称, 统一社会信用代码, 地址; header first). Good rows are applied; each failed row is reported with its row number, error code and message.").
 			Tag("enterprise-code").App(),
 		httpapi.Handle(post, "/openapi/v1/enterprise-codes/:enterpriseId/status", e.statusRoute).
 			Doc("启用/停用企业码", "A disabled enterprise code answers FailedOperation.CodeNotActive when verified.").
 			Tag("enterprise-code").App(),
+		httpapi.Handle(get, "/openapi/v1/enterprise-codes/:enterpriseId", e.viewRoute).
+			Doc("一企一码详情", "An enterprise code of the app's platform: name, unified social credit code, URL, unified number, addresses, status and the rule's form. Another platform's enterprise answers ResourceNotFound.").
+			Tag("enterprise-code").App().Reads().Errors(fault.CodeResourceNotFound),
+		httpapi.Handle(post, "/openapi/v1/enterprise-codes/:enterpriseId/modify", e.modifyRoute).
+			Doc("修改企业码信息", "Replaces the enterprise's addresses (at most 50, each 1-256 characters, duplicates dropped) and/or changes its name — only to the name the enterprise registry holds for its unified social credit code (two-factor); a name the registry does not confirm is refused and nothing changes.").
+			Tag("enterprise-code").App().Errors(fault.CodeResourceNotFound),
+		httpapi.Handle(get, "/openapi/v1/enterprise-codes/:enterpriseId/image", e.imageRoute).
+			Doc("下载企业码图", "The enterprise code's QR image (PNG or SVG) holding its URL.").
+			Tag("enterprise-code").App().Reads().Errors(fault.CodeResourceNotFound),
+		httpapi.Handle(post, "/openapi/v1/enterprise-codes/:enterpriseId/dynamic", e.dynamicRoute).
+			Doc("企业动态码亮码", "Issues a short-lived code of an enterprise under a dynamic rule, signed with the platform's key (verifiable offline with /api/keys when the rule says so): show code as a QR code until expiresAt, and ask again after refreshSeconds. An enterprise under a static rule answers FailedOperation (its code is the URL); a disabled one FailedOperation.CodeNotActive.").
+			Tag("enterprise-code").App().Reads().Errors(fault.CodeFailedOperation, fault.CodeCodeNotActive, fault.CodeUnauthorizedOperation, fault.CodeResourceNotFound),
 		httpapi.Handle(post, "/console/enterprise-registry", e.registerRoute).
 			Doc("企业登记信息", "Loads an enterprise into the local registry the two-factor check uses (where no registry service is connected).").
 			Tag("enterprise-code").Console("enterprise.update"),
@@ -337,6 +374,9 @@ type EntStatusIn struct {
 func (e *Enterprises) statusRoute(ctx context.Context, in *EntStatusIn) (*httpapi.Empty, error) {
 	a, err := app(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := enterpriseID(in.ID); err != nil {
 		return nil, err
 	}
 	status := "disabled"

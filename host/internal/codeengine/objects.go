@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/fault"
+	"github.com/opencitycode/citycode/host/internal/qr"
 	"github.com/opencitycode/citycode/host/internal/store"
 )
 
@@ -30,6 +31,7 @@ type Objects struct {
 	rules      *Rules
 	events     *events.Writer
 	publicBase string
+	jobs       *qr.Jobs // batch image jobs (WithJobs); nil: pre-issue cannot submit one
 
 	sweepMu sync.Mutex
 	stop    context.CancelFunc // of the running sweep; nil when none
@@ -38,11 +40,15 @@ type Objects struct {
 
 // NewObjects returns the object-code service; publicBase is the URL prefix
 // phones open ({publicBase}/c/{token}).
-func NewObjects(rules *Rules, ev *events.Writer, publicBase string) (*Objects, error) {
+func NewObjects(rules *Rules, ev *events.Writer, publicBase string, opts ...ObjectsOption) (*Objects, error) {
 	if rules == nil || ev == nil {
 		return nil, errors.New("codeengine: rules and events are required")
 	}
-	return &Objects{rules: rules, events: ev, publicBase: strings.TrimRight(publicBase, "/")}, nil
+	o := &Objects{rules: rules, events: ev, publicBase: strings.TrimRight(publicBase, "/")}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o, nil
 }
 
 // CheckDigit is the Luhn check digit of an 8-digit sequence number; the
@@ -78,15 +84,28 @@ type Batch struct {
 	Count       int    `json:"count"`
 	FirstNumber int64  `json:"firstNumber" doc:"统一编号 of the first code"`
 	LastNumber  int64  `json:"lastNumber"`
+	JobID       string `json:"jobId,omitempty" doc:"the image job submitted with the batch when images were asked for: its progress at GET /openapi/v1/qr-jobs/{jobId}, its zip at GET /openapi/v1/qr-jobs/{jobId}/download"`
 }
 
 // PreIssue creates count empty codes of an object rule for the app: each an
 // unguessable URL token and a unified number, committed together.
 func (o *Objects) PreIssue(ctx context.Context, appID, platformID, codeDefID, typeID, region string, count int) (*Batch, error) {
+	return o.preIssue(ctx, appID, platformID, &PreIssueIn{CodeDefID: codeDefID, TypeID: typeID, RegionCode: region, Count: count})
+}
+
+// preIssue is PreIssue that, when in.Images is set, also submits a batch
+// image job of every code of the batch in the same transaction: the batch
+// and its job commit together or not at all, and the job's style is
+// checked before anything is created.
+func (o *Objects) preIssue(ctx context.Context, appID, platformID string, in *PreIssueIn) (*Batch, error) {
+	codeDefID, typeID, region, count := in.CodeDefID, in.TypeID, in.RegionCode, in.Count
 	if count < 1 || count > MaxBatch {
 		return nil, fault.Invalidf("count must be between 1 and %d", MaxBatch)
 	}
 	if err := storable("codeDefId", codeDefID, "typeId", typeID, "regionCode", region); err != nil {
+		return nil, err
+	}
+	if err := o.checkImages(in.Images, count); err != nil {
 		return nil, err
 	}
 	r, err := o.rules.Resolve(ctx, appID, codeDefID)
@@ -129,6 +148,10 @@ func (o *Objects) PreIssue(ctx context.Context, appID, platformID, codeDefID, ty
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, b.BatchID, platformID, appID, codeDefID, typ, region, count, first, now); err != nil {
 			return err
 		}
+		var items []qr.Item
+		if in.Images != nil {
+			items = make([]qr.Item, 0, count)
+		}
 		i := 0
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"object_codes"},
 			[]string{"token", "number", "batch_id", "platform_id", "rule_id", "type_id", "status", "region_code", "created_at"},
@@ -139,14 +162,29 @@ func (o *Objects) PreIssue(ctx context.Context, appID, platformID, codeDefID, ty
 				seq := first + int64(i)
 				tok := tokenEncoding.EncodeToString(tokens[15*i : 15*i+15])
 				i++
+				if items != nil {
+					items = append(items, in.Images.item(seq*10+CheckDigit(seq), o.url(tok)))
+				}
 				return []any{tok, seq*10 + CheckDigit(seq), b.BatchID, platformID, codeDefID, typ, "empty", region, now}, nil
 			}))
+		if err != nil || items == nil {
+			return err
+		}
+		b.JobID, err = o.jobs.SubmitTx(ctx, tx, qr.JobSpec{PlatformID: platformID, CreatedBy: "app:" + appID, Kind: "object",
+			Style: in.Images.style(), Items: items})
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	detail, _ := json.Marshal(map[string]any{"batchId": b.BatchID, "count": count})
+	if b.JobID != "" {
+		o.jobs.Wake()
+	}
+	d := map[string]any{"batchId": b.BatchID, "count": count}
+	if b.JobID != "" {
+		d["jobId"] = b.JobID
+	}
+	detail, _ := json.Marshal(d)
 	if err := o.events.Write(ctx, events.Event{At: now, Type: "generate", Result: "success", PlatformID: platformID, AppID: appID,
 		RuleID: codeDefID, RuleVersion: r.Version, Kind: "object", RegionCode: region, Detail: detail}); err != nil {
 		return nil, fault.Wrap(err, fault.Unavailable, fault.CodeServiceUnavailable, "the usage record could not be written; try again")

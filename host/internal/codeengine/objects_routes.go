@@ -19,8 +19,8 @@ func (o *Objects) Routes() []*httpapi.Route {
 	const get, post, put = http.MethodGet, http.MethodPost, http.MethodPut
 	return []*httpapi.Route{
 		httpapi.Handle(post, "/openapi/v1/object-codes/batches", o.preIssueRoute).
-			Doc("批量预生成空码", "Pre-issues count empty object codes of an object rule (codeDefId) in one batch: each has an unguessable URL and a 9-digit unified number. Up to 1,000,000 per batch.").
-			Tag("object-code").App().Errors(fault.CodeCodeNotActive, fault.CodeUnauthorizedOperation),
+			Doc("批量预生成空码", "Pre-issues count empty object codes of an object rule (codeDefId) in one batch: each has an unguessable URL and a 9-digit unified number. Up to 1,000,000 per batch. With images (format, moduleSize, level, caption; at most 100,000 codes) the batch also submits a background image job, committed with the batch, and answers its jobId: progress at GET /openapi/v1/qr-jobs/{jobId}, the zip (one image per code, named by unified number) at GET /openapi/v1/qr-jobs/{jobId}/download, and in the console's image jobs.").
+			Tag("object-code").App().Errors(fault.CodeCodeNotActive, fault.CodeUnauthorizedOperation, fault.CodeUnsupportedOperation),
 		httpapi.Handle(get, "/openapi/v1/object-codes/batches/:batchId/codes", o.batchCodesRoute).
 			Doc("批次码列表", "The codes of a batch in number order, for printing (offset, limit <= 10000).").
 			Tag("object-code").App().Reads(),
@@ -30,6 +30,12 @@ func (o *Objects) Routes() []*httpapi.Route {
 		httpapi.Handle(post, "/openapi/v1/object-codes/entries", o.enterBatchRoute).
 			Doc("一物一码信息录入（批量）", "Creates up to 1,000 filled object codes in one batch with consecutive unified numbers. Each item stands alone: the good ones are created, the others reported by index with their error code and message (unknown type, missing attribute, industry code already held by a live code or an earlier item).").
 			Tag("object-code").App().Errors(fault.CodeCodeNotActive, fault.CodeUnauthorizedOperation),
+		httpapi.Handle(post, "/openapi/v1/object-codes/entries/import", o.importEntriesRoute).
+			Doc("一物一码信息录入（xlsx导入）", "Enters the objects of an xlsx sheet (base64 in file; at most 1,000 rows, 20 MB): headers 物品类型 (type id or name), 名称, 部件编号, 区划, 权属单位, 经纬度 (lng,lat) and the type's attributes by their labels, as the template has them. Rows are checked cell by cell, then the good ones are entered as the batch entry enters items — one batch with consecutive numbers, the same validation, review and events — and refused rows are reported with their row, column, error code and message; as with the enterprise import, good rows are entered even when others are refused. A body that is not an xlsx workbook answers InvalidParameter.").
+			Tag("object-code").App().MaxBody(MaxImportBody).Errors(fault.CodeCodeNotActive, fault.CodeUnauthorizedOperation),
+		httpapi.Handle(get, "/openapi/v1/object-codes/entries/template", o.templateRoute).
+			Doc("一物一码录入模板", "An xlsx template of an object type's entry: a header row with the type's columns (required ones marked *) and an example row, skipped on import while left unchanged; a second sheet tells what each column takes.").
+			Tag("object-code").App().Reads(),
 		httpapi.Handle(post, "/openapi/v1/object-codes/:code/activate", o.activateRoute).
 			Doc("激活空码", "Fills an empty (or rejected) code with its object's attributes; the object type's required attributes must all be there. The code becomes active, or pending_review when its type requires review. A type with a unique industry code refuses one another live code holds (FailedOperation, naming that code). code is the token, the URL or the unified number.").
 			Tag("object-code").App().Errors(fault.CodeFailedOperation),
@@ -108,6 +114,9 @@ type PreIssueIn struct {
 	TypeID     string `json:"typeId" validate:"max=32"`
 	RegionCode string `json:"regionCode" validate:"max=32"`
 	Count      int    `json:"count" validate:"required,min=1,max=1000000"`
+	// Images, when set, also submits a background job drawing the
+	// batch's images (at most 100,000 codes).
+	Images *BatchImages `json:"images" doc:"also render every code's image in a background job (at most 100,000 codes); the answer's jobId follows it"`
 }
 
 func (o *Objects) preIssueRoute(ctx context.Context, in *PreIssueIn) (*Batch, error) {
@@ -115,7 +124,7 @@ func (o *Objects) preIssueRoute(ctx context.Context, in *PreIssueIn) (*Batch, er
 	if err != nil {
 		return nil, err
 	}
-	return o.PreIssue(ctx, a.AppID, a.PlatformID, in.CodeDefID, in.TypeID, in.RegionCode, in.Count)
+	return o.preIssue(ctx, a.AppID, a.PlatformID, in)
 }
 
 // BatchCodesIn pages a batch.

@@ -41,6 +41,11 @@ type Plugins struct {
 	// Dir is a node-local directory for the WASM compilation cache and the
 	// unpacked native plugin executables.
 	Dir string `koanf:"dir"`
+	// CacheDir is where compiled WASM modules are kept (default Dir/wazero).
+	// Compiling a module costs seconds; nodes of one machine, or hosts
+	// started one after another, can share it: entries are keyed by the
+	// module's hash and the runtime's version.
+	CacheDir string `koanf:"cache_dir"`
 	// CallTimeout bounds one plugin call (a landing page, an action).
 	CallTimeout time.Duration `koanf:"call_timeout"`
 	// Reload is how often a node looks for plugin versions activated on
@@ -287,6 +292,7 @@ func defaultsMap() map[string]any {
 		"auth.max_failures":            d.Auth.MaxFailures,
 		"auth.lock_for":                d.Auth.LockFor.String(),
 		"plugins.dir":                  d.Plugins.Dir,
+		"plugins.cache_dir":            d.Plugins.CacheDir,
 		"plugins.call_timeout":         d.Plugins.CallTimeout.String(),
 		"plugins.reload":               d.Plugins.Reload.String(),
 		"log.level":                    d.Log.Level,

@@ -76,6 +76,7 @@ const (
 	CodeCodeTampered           = "FailedOperation.CodeTampered"
 	CodeCodeRevoked            = "FailedOperation.CodeRevoked"
 	CodeCodeNotActive          = "FailedOperation.CodeNotActive"
+	CodeCodeExpired            = "FailedOperation.CodeExpired"
 	CodeRateLimit              = "LimitExceeded.RateLimit"
 	CodeQuota                  = "LimitExceeded.Quota"
 	CodeRequestTooLarge        = "LimitExceeded.RequestTooLarge"
@@ -115,6 +116,7 @@ var Codes = []struct {
 	{CodeCodeTampered, Invalid, "the code is not one this platform issued: malformed, altered or signed with a foreign key"},
 	{CodeCodeRevoked, Conflict, "the code was revoked (its holder's codes were withdrawn, or the object code cancelled)"},
 	{CodeCodeNotActive, Conflict, "the code's rule or rule version is disabled, or the object code is not yet activated"},
+	{CodeCodeExpired, Conflict, "the dynamic code is past its validity: show a fresh one (personal-code decode answers expire=true instead, as the manual specifies)"},
 	{CodeRateLimit, Limited, "too many requests; retry after the given time"},
 	{CodeQuota, Limited, "the quota for this capability is used up"},
 	{CodeRequestTooLarge, Invalid, "the request body exceeds the size limit"},

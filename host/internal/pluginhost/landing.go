@@ -70,25 +70,32 @@ func (s *Service) enablement(ctx context.Context, platformID, name string) (bool
 	return on, cfg, err
 }
 
-// LandingHandler serves GET {publicBase}/c/{token} and the plugin pages and
-// actions below it. Mount it on /c/:token and /c/:token/*.
+// LandingHandler serves the landing pages of object codes, GET
+// {publicBase}/c/{token}, and of enterprise codes, GET
+// {publicBase}/e/{token}, and the plugin pages and actions below them.
+// Mount it on /c/:token, /c/:token/*, /e/:token and /e/:token/*.
 func (s *Service) LandingHandler() http.Handler {
 	return http.HandlerFunc(s.serveLanding)
 }
 
 func (s *Service) serveLanding(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	rest := strings.TrimPrefix(r.URL.Path, "/c/")
-	token, sub, _ := strings.Cut(rest, "/")
+	prefix := landingPrefix(r.URL.Path)
+	token, sub, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, prefix), "/")
 	path := "/" + sub
 	if !tokenRe.MatchString(token) {
 		s.page(w, http.StatusNotFound, "码不存在", "未找到该码，请确认二维码完整清晰。", r)
 		return
 	}
-	if s.ticketLanding(w, r) {
+	if s.ticketLanding(w, r, prefix) {
 		return
 	}
-	code, platformID, err := s.cfg.Codes.Resolve(ctx, token)
+	// Object codes resolve by their token; enterprise codes by their path.
+	key := token
+	if prefix == enterprisePrefix {
+		key = prefix + token
+	}
+	code, platformID, err := s.cfg.Codes.Resolve(ctx, key)
 	if err != nil {
 		s.codeError(w, r, err)
 		return
@@ -123,11 +130,28 @@ func (s *Service) serveLanding(w http.ResponseWriter, r *http.Request) {
 		s.standardPage(ctx, w, r, platformID, code)
 		return
 	}
-	s.servePlugin(w, r, l, platformID, code, config, token, path)
+	s.servePlugin(w, r, l, platformID, code, config, prefix+token, path)
 }
 
+// The landing paths: object codes hold {publicBase}/c/{token}, enterprise
+// codes {publicBase}/e/{token}.
+const (
+	objectPrefix     = "/c/"
+	enterprisePrefix = "/e/"
+)
+
+// landingPrefix is the landing path prefix of a request path.
+func landingPrefix(p string) string {
+	if strings.HasPrefix(p, enterprisePrefix) {
+		return enterprisePrefix
+	}
+	return objectPrefix
+}
+
+// servePlugin serves path below the code's own landing path own
+// (/c/{token} or /e/{token}) through plugin l.
 func (s *Service) servePlugin(w http.ResponseWriter, r *http.Request, l *loaded, platformID string, code *plugin.Code,
-	config json.RawMessage, token, path string) {
+	config json.RawMessage, own, path string) {
 	ctx := r.Context()
 	// Which plugin version serves the code, for support and for test
 	// harnesses (set even when the plugin has no such page).
@@ -167,7 +191,7 @@ func (s *Service) servePlugin(w http.ResponseWriter, r *http.Request, l *loaded,
 	req := &plugin.Request{
 		ID: reqID, Route: route.Name, Kind: kind, Method: method, Path: path, Query: r.URL.Query(),
 		Header: pickHeaders(r.Header), Body: body, PlatformID: platformID, Code: code, Visitor: visitor,
-		Config: config, BaseURL: s.cfg.PublicBase + "/c/" + token,
+		Config: config, BaseURL: s.cfg.PublicBase + own,
 	}
 	if l.manifest.Declares(plugin.TokenExchange) && kind == plugin.Landing {
 		if req.AccessToken, err = s.mintToken(ctx, l.name, platformID, code, visitor); err != nil {
@@ -198,7 +222,7 @@ func (s *Service) servePlugin(w http.ResponseWriter, r *http.Request, l *loaded,
 		s.page(w, pluginErrorStatus(out.Error.Code), "操作未完成", out.Error.Message, r)
 		return
 	}
-	s.writeResponse(w, r, out.Response, token)
+	s.writeResponse(w, r, out.Response, own)
 }
 
 func pluginErrorStatus(code string) int {
@@ -285,7 +309,7 @@ func pickHeaders(h http.Header) map[string]string {
 
 // writeResponse writes a plugin's response with only the headers a page
 // may set, and redirects only to the plugin's own pages (no open redirect).
-func (s *Service) writeResponse(w http.ResponseWriter, r *http.Request, resp *plugin.Response, token string) {
+func (s *Service) writeResponse(w http.ResponseWriter, r *http.Request, resp *plugin.Response, own string) {
 	h := w.Header()
 	securityHeaders(h)
 	status := resp.Status
@@ -297,7 +321,7 @@ func (s *Service) writeResponse(w http.ResponseWriter, r *http.Request, resp *pl
 		case "Content-Type", "Cache-Control", "Content-Disposition", "Content-Language":
 			h.Set(k, v)
 		case "Location":
-			if !s.ownLocation(v, token) {
+			if !s.ownLocation(v, own) {
 				s.log.Warn("plugin redirect refused", "location", v)
 				s.page(w, http.StatusBadGateway, "跳转被拒绝", "该服务试图跳转到未经许可的地址。", r)
 				return
@@ -314,14 +338,13 @@ func (s *Service) writeResponse(w http.ResponseWriter, r *http.Request, resp *pl
 	}
 }
 
-// ownLocation accepts redirects to the code's own pages, relative or
-// absolute on the public base.
-func (s *Service) ownLocation(loc, token string) bool {
+// ownLocation accepts redirects to the code's own pages (below own,
+// /c/{token} or /e/{token}), relative or absolute on the public base.
+func (s *Service) ownLocation(loc, own string) bool {
 	u, err := url.Parse(loc)
 	if err != nil || u.User != nil {
 		return false
 	}
-	own := "/c/" + token
 	if u.Scheme == "" && u.Host == "" {
 		return u.Path == own || strings.HasPrefix(u.Path, own+"/") || (!strings.HasPrefix(u.Path, "/") && u.Path != "" && !strings.Contains(u.Path, ".."))
 	}

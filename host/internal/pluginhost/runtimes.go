@@ -20,7 +20,9 @@ type DefaultRuntimes struct {
 	// Dir holds the wazero compilation cache and the unpacked native
 	// executables; a node-local directory.
 	Dir string
-	Log *slog.Logger
+	// CacheDir holds the wazero compilation cache instead of Dir/wazero.
+	CacheDir string
+	Log      *slog.Logger
 	// Timeout caps a plugin call inside the runtime (the host also
 	// bounds it); 0: 5 s.
 	Timeout time.Duration
@@ -49,7 +51,11 @@ func (d DefaultRuntimes) Start(ctx context.Context, m *plugin.Manifest, artefact
 		if inst > 16 {
 			inst = 16
 		}
-		return wasmrt.New(ctx, wasmrt.Config{Name: m.Name, Module: artefact, CacheDir: filepath.Join(d.Dir, "wazero"),
+		cache := d.CacheDir
+		if cache == "" {
+			cache = filepath.Join(d.Dir, "wazero")
+		}
+		return wasmrt.New(ctx, wasmrt.Config{Name: m.Name, Module: artefact, CacheDir: cache,
 			MemoryLimitMB: mem, Timeout: timeout, Instances: inst, Log: log})
 	case plugin.Native:
 		// Each version gets its own file: an upgrade never rewrites the

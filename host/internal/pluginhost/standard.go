@@ -98,6 +98,7 @@ dd{margin:0}ul{padding-left:1.1rem}details{margin:.4rem 0}</style>
 <section><h2>用户信息</h2><p>{{.Visitor}}</p></section>
 <section><h2>码信息</h2><dl>
 <dt>码类型</dt><dd>{{.KindName}}</dd>
+{{if .Code.Name}}<dt>名称</dt><dd>{{.Code.Name}}</dd>{{end}}
 {{if .Code.TypeName}}<dt>对象类型</dt><dd>{{.Code.TypeName}}</dd>{{end}}
 {{if .Code.Number}}<dt>统一编号</dt><dd>{{.Code.Number}}</dd>{{end}}
 {{if .Code.OwnerUnit}}<dt>权属单位</dt><dd>{{.Code.OwnerUnit}}</dd>{{end}}

@@ -148,10 +148,11 @@ func (s *Service) visitorFor(ctx context.Context, v *visitorSession, pluginName 
 	return out
 }
 
-// ticketLanding handles ?ticket=…: it sets the visitor cookie and
+// ticketLanding handles ?ticket=…: it sets the visitor cookie (for the
+// landing paths under prefix, /c/ or /e/) and
 // redirects to the same page without the ticket, so the ticket stays out
 // of history and referrers. It reports whether it answered.
-func (s *Service) ticketLanding(w http.ResponseWriter, r *http.Request) bool {
+func (s *Service) ticketLanding(w http.ResponseWriter, r *http.Request, prefix string) bool {
 	ticket := r.URL.Query().Get("ticket")
 	if ticket == "" || r.Method != http.MethodGet {
 		return false
@@ -165,7 +166,7 @@ func (s *Service) ticketLanding(w http.ResponseWriter, r *http.Request) bool {
 		s.page(w, http.StatusUnauthorized, "登录已失效", "登录票据无效或已过期，请在城市码App中重新扫码。", r)
 		return true
 	}
-	http.SetCookie(w, &http.Cookie{Name: visitorCookie, Value: id, Path: "/c/", MaxAge: int(visitorTTL.Seconds()),
+	http.SetCookie(w, &http.Cookie{Name: visitorCookie, Value: id, Path: prefix, MaxAge: int(visitorTTL.Seconds()),
 		HttpOnly: true, Secure: strings.HasPrefix(s.cfg.PublicBase, "https://"), SameSite: http.SameSiteLaxMode})
 	q := r.URL.Query()
 	q.Del("ticket")

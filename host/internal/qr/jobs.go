@@ -121,7 +121,7 @@ func (j *Jobs) now() time.Time { return j.cfg.Clock().UTC().Truncate(time.Micros
 // JobSpec is what to render.
 type JobSpec struct {
 	PlatformID string // whose job it is: the console shows it in that platform's scope
-	CreatedBy  string // operator account or app id, for the list
+	CreatedBy  string // operator account or "app:" and the app id, for the list
 	// Kind says what the images are ("object", "enterprise", ...): lowercase
 	// letters, digits, "-" and "_"; the zip is named "<kind>-<jobId>.zip".
 	Kind  string
@@ -157,66 +157,130 @@ var kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 // errors naming the item; nothing is stored then. Submit does not authorize:
 // callers check the caller may act for spec.PlatformID.
 func (j *Jobs) Submit(ctx context.Context, spec JobSpec) (string, error) {
-	switch {
-	case spec.PlatformID == "":
-		return "", fault.Missing("platformId")
-	case spec.CreatedBy == "":
-		return "", fault.Missing("createdBy")
-	case !kindPattern.MatchString(spec.Kind):
-		return "", fault.Invalidf("kind must be 1 to 32 lowercase letters, digits, - or _, starting with a letter")
-	case len(spec.Items) == 0:
-		return "", fault.Missing("items")
-	case len(spec.Items) > j.cfg.MaxItems:
-		return "", fault.Invalidf("a job holds at most %d images, not %d", j.cfg.MaxItems, len(spec.Items))
-	}
-	p, err := prepare(spec.Style)
+	p, err := j.check(spec)
 	if err != nil {
 		return "", err
 	}
-	if err := j.r.checkItems(p, spec.Items); err != nil {
-		return "", err
-	}
-	for i, it := range spec.Items {
-		switch {
-		case it.Content == "":
-			return "", fault.Invalidf("item %d: content is empty", i+1)
-		case len(it.Content) > maxContentBytes:
-			return "", fault.Invalidf("item %d: content of %d bytes does not fit a QR code", i+1, len(it.Content))
-		case !utf8.ValidString(it.Content) || strings.ContainsRune(it.Content, 0):
-			return "", fault.Invalidf("item %d: content must be text", i+1)
-		}
-	}
-	style, err := json.Marshal(p.Style)
-	if err != nil {
-		return "", fmt.Errorf("qr: style: %w", err)
-	}
-	id := "qj" + strings.ToLower(rand.Text())
-	names := uniqueNames(spec.Items)
-	now := j.now()
+	var id string
 	err = store.Tx(ctx, j.cfg.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO qr_jobs (id, platform_id, created_by, kind, status, total, style, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8)`,
-			id, spec.PlatformID, spec.CreatedBy, spec.Kind, len(spec.Items), style, now, now.Add(j.cfg.Retention)); err != nil {
-			return err
-		}
-		i := 0
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"qr_job_items"}, []string{"job_id", "seq", "name", "content", "caption"},
-			pgx.CopyFromFunc(func() ([]any, error) {
-				if i == len(spec.Items) {
-					return nil, nil
-				}
-				it := spec.Items[i]
-				i++
-				return []any{id, i - 1, names[i-1], it.Content, it.Caption}, nil
-			}))
+		id, err = j.insert(ctx, tx, spec, p)
 		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("qr: submit job: %w", err)
 	}
+	j.Wake()
+	return id, nil
+}
+
+// SubmitTx is Submit within the caller's transaction, for a job that must
+// commit (or roll back) with what it draws: the job is queued when tx
+// commits. Call Wake after the commit, or this node's idle workers find
+// the job at their next poll (Config.Poll) instead of at once.
+func (j *Jobs) SubmitTx(ctx context.Context, tx pgx.Tx, spec JobSpec) (string, error) {
+	p, err := j.check(spec)
+	if err != nil {
+		return "", err
+	}
+	id, err := j.insert(ctx, tx, spec, p)
+	if err != nil {
+		return "", fmt.Errorf("qr: submit job: %w", err)
+	}
+	return id, nil
+}
+
+// Wake tells this node's idle workers that a job was queued.
+func (j *Jobs) Wake() {
 	select {
 	case j.wake <- struct{}{}:
 	default:
+	}
+}
+
+// CheckStyle reports, as Submit would, whether a job of n images in style
+// s is accepted (the number of images, the style, the style's caption
+// with this node's font), without storing anything: for callers that must
+// refuse a request before they create what the job will draw.
+func (j *Jobs) CheckStyle(s Style, n int) error {
+	if err := j.checkCount(n); err != nil {
+		return err
+	}
+	p, err := prepare(s)
+	if err != nil {
+		return err
+	}
+	return j.r.checkCaption(p, p.Caption)
+}
+
+func (j *Jobs) checkCount(n int) error {
+	switch {
+	case n == 0:
+		return fault.Missing("items")
+	case n > j.cfg.MaxItems:
+		return fault.Invalidf("a job holds at most %d images, not %d", j.cfg.MaxItems, n)
+	}
+	return nil
+}
+
+// check validates spec as Submit documents.
+func (j *Jobs) check(spec JobSpec) (*plan, error) {
+	switch {
+	case spec.PlatformID == "":
+		return nil, fault.Missing("platformId")
+	case spec.CreatedBy == "":
+		return nil, fault.Missing("createdBy")
+	case !kindPattern.MatchString(spec.Kind):
+		return nil, fault.Invalidf("kind must be 1 to 32 lowercase letters, digits, - or _, starting with a letter")
+	}
+	if err := j.checkCount(len(spec.Items)); err != nil {
+		return nil, err
+	}
+	p, err := prepare(spec.Style)
+	if err != nil {
+		return nil, err
+	}
+	if err := j.r.checkItems(p, spec.Items); err != nil {
+		return nil, err
+	}
+	for i, it := range spec.Items {
+		switch {
+		case it.Content == "":
+			return nil, fault.Invalidf("item %d: content is empty", i+1)
+		case len(it.Content) > maxContentBytes:
+			return nil, fault.Invalidf("item %d: content of %d bytes does not fit a QR code", i+1, len(it.Content))
+		case !utf8.ValidString(it.Content) || strings.ContainsRune(it.Content, 0):
+			return nil, fault.Invalidf("item %d: content must be text", i+1)
+		}
+	}
+	return p, nil
+}
+
+// insert stores a checked job and its items in tx.
+func (j *Jobs) insert(ctx context.Context, tx pgx.Tx, spec JobSpec, p *plan) (string, error) {
+	style, err := json.Marshal(p.Style)
+	if err != nil {
+		return "", fmt.Errorf("style: %w", err)
+	}
+	id := "qj" + strings.ToLower(rand.Text())
+	names := uniqueNames(spec.Items)
+	now := j.now()
+	if _, err := tx.Exec(ctx, `INSERT INTO qr_jobs (id, platform_id, created_by, kind, status, total, style, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8)`,
+		id, spec.PlatformID, spec.CreatedBy, spec.Kind, len(spec.Items), style, now, now.Add(j.cfg.Retention)); err != nil {
+		return "", err
+	}
+	i := 0
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"qr_job_items"}, []string{"job_id", "seq", "name", "content", "caption"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(spec.Items) {
+				return nil, nil
+			}
+			it := spec.Items[i]
+			i++
+			return []any{id, i - 1, names[i-1], it.Content, it.Caption}, nil
+		}))
+	if err != nil {
+		return "", err
 	}
 	return id, nil
 }
@@ -240,7 +304,7 @@ func scanJob(row pgx.Row) (*Job, error) {
 // Get returns job id with its progress, whoever's it is (the console
 // route checks the platform), or fault.NotFound.
 func (j *Jobs) Get(ctx context.Context, id string) (*Job, error) {
-	if id == "" || len(id) > 64 {
+	if id == "" || len(id) > 64 || strings.IndexByte(id, 0) >= 0 {
 		return nil, fault.NotFoundf("no image job %q", id)
 	}
 	jb, err := scanJob(j.cfg.Pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM qr_jobs WHERE id = $1`, id))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/opencitycode/citycode/host/internal/actor"
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
 	"github.com/opencitycode/citycode/host/internal/policy"
@@ -23,6 +24,20 @@ func (j *Jobs) Routes() []*httpapi.Route {
 		httpapi.Handle(http.MethodGet, "/console/qr/jobs/:jobId/download", j.downloadRoute).
 			Doc("图片任务下载", "Downloads a done job's images as a zip named <kind>-<jobId>.zip; a job not yet done, failed or expired answers FailedOperation.").
 			Tag("qr").Console("qrjob.read").Errors(fault.CodeResourceNotFound, fault.CodeFailedOperation),
+	}
+}
+
+// AppRoutes declares the open API's endpoints of image jobs: an app reads
+// the jobs of its own platform (such as those its pre-issued batches
+// submitted).
+func (j *Jobs) AppRoutes() []*httpapi.Route {
+	return []*httpapi.Route{
+		httpapi.Handle(http.MethodGet, "/openapi/v1/qr-jobs/:jobId", j.appGetRoute).
+			Doc("图片任务进度（应用）", "A batch image job of the app's platform (such as the one a pre-issue with images submitted): status and progress (total, done, percent). Another platform's job is not found.").
+			Tag("qr").App().Reads().Errors(fault.CodeResourceNotFound),
+		httpapi.Handle(http.MethodGet, "/openapi/v1/qr-jobs/:jobId/download", j.appDownloadRoute).
+			Doc("图片任务下载（应用）", "Downloads a done job of the app's platform as a zip named <kind>-<jobId>.zip, one image per code named by its unified number; a job not yet done, failed or expired answers FailedOperation.").
+			Tag("qr").App().Reads().Errors(fault.CodeResourceNotFound, fault.CodeFailedOperation),
 	}
 }
 
@@ -49,6 +64,38 @@ func (j *Jobs) readable(ctx context.Context, id string) (*Job, error) {
 
 func (j *Jobs) getRoute(ctx context.Context, in *JobIn) (*Job, error) {
 	return j.readable(ctx, in.JobID)
+}
+
+// appReadable loads a job of the calling app's platform. Another
+// platform's job is not found, as if it did not exist.
+func (j *Jobs) appReadable(ctx context.Context, id string) (*Job, error) {
+	a := actor.From(ctx)
+	if a == nil || a.Kind != actor.KindApp {
+		return nil, fault.E(fault.Unauthenticated, fault.CodeAuthFailure, "a signed app request is required")
+	}
+	jb, err := j.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if jb.PlatformID != a.PlatformID {
+		return nil, fault.NotFoundf("no image job %q", id)
+	}
+	return jb, nil
+}
+
+func (j *Jobs) appGetRoute(ctx context.Context, in *JobIn) (*Job, error) {
+	return j.appReadable(ctx, in.JobID)
+}
+
+func (j *Jobs) appDownloadRoute(ctx context.Context, in *JobIn) (*zipDownload, error) {
+	jb, err := j.appReadable(ctx, in.JobID)
+	if err != nil {
+		return nil, err
+	}
+	if err := downloadable(jb); err != nil {
+		return nil, err
+	}
+	return &zipDownload{j: j, jb: jb}, nil
 }
 
 // zipDownload streams a done job's zip.

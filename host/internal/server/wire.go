@@ -24,6 +24,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/qr"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
+	"github.com/opencitycode/citycode/host/internal/ttlcache"
 )
 
 // Options are what tests may replace: the clock and the captcha answers.
@@ -126,7 +127,7 @@ func (s *Server) wire(ctx context.Context) error {
 	// Workers run until Close, not until the start-up context ends.
 	jobs.Start(context.WithoutCancel(ctx))
 	s.closers = append(s.closers, jobs.Close)
-	objects, err := codeengine.NewObjects(rules, evw, s.publicBase())
+	objects, err := codeengine.NewObjects(rules, evw, s.publicBase(), codeengine.WithJobs(jobs))
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func (s *Server) wire(ctx context.Context) error {
 		return err
 	}
 	verifier := signature.New(signature.Config{
-		Lookup: appLookup{ten}, Nonces: nonces, Clock: clock,
+		Lookup: newAppLookup(ten), Nonces: nonces, Clock: clock,
 		Window: s.cfg.Security.SignatureWindow, NonceTTL: s.cfg.Security.NonceTTL,
 	})
 
@@ -176,13 +177,15 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(rules.Routes()...)
 	api.Mount(objects.Routes()...)
 	api.Mount(jobs.Routes()...)
-	api.Mount(codeengine.NewEnterprises(objects, nil).Routes()...)
+	api.Mount(jobs.AppRoutes()...)
+	enterprises := codeengine.NewEnterprises(objects, nil, keys)
+	api.Mount(enterprises.Routes()...)
 	api.Mount(codeengine.NewRelations(objects).Routes()...)
 	api.Mount(codes.Routes()...)
 	api.Mount(codes.ScanRoutes()...)
 	api.Mount(codes.HolderRoutes()...)
 	api.Mount(codeapi.NewPayments(s.pool, people, clock).Routes()...)
-	if err := s.wirePlugins(ctx, api, engine, trail, evw, objects, people, sealer, clock); err != nil {
+	if err := s.wirePlugins(ctx, api, engine, trail, evw, landingCodes{objects, enterprises}, people, sealer, clock); err != nil {
 		return err
 	}
 	api.Mount(trail.Routes()...)
@@ -213,9 +216,19 @@ func (s *Server) nonceStore(clock func() time.Time) (signature.NonceStore, error
 }
 
 // appLookup adapts tenancy's app secrets to the signature verifier.
-type appLookup struct{ t *tenancy.Service }
+type appLookup struct {
+	t *tenancy.Service
+	// keys holds parsed SM2 public keys by their text: parsing one (DER,
+	// point decompression checks) costs more than the HMAC of a request,
+	// and the text of an app's key changes only when the app is edited.
+	keys *ttlcache.Cache[string, *codec.SM2PublicKey]
+}
 
-func (l appLookup) AppCredentials(ctx context.Context, appID string) (*signature.Credentials, error) {
+func newAppLookup(t *tenancy.Service) *appLookup {
+	return &appLookup{t: t, keys: ttlcache.New[string, *codec.SM2PublicKey](time.Hour, 4096, nil)}
+}
+
+func (l *appLookup) AppCredentials(ctx context.Context, appID string) (*signature.Credentials, error) {
 	sec, err := l.t.AppSecrets(ctx, appID)
 	if errors.Is(err, tenancy.ErrAppNotFound) {
 		return nil, fmt.Errorf("%w: %s", signature.ErrUnknownApp, appID)
@@ -230,7 +243,10 @@ func (l appLookup) AppCredentials(ctx context.Context, appID string) (*signature
 	if sec.SM2PublicKey != "" {
 		// Keys are validated when registered; one that no longer parses
 		// simply cannot verify SM2 signatures.
-		if pk, err := codec.ParseSM2PublicKey(sec.SM2PublicKey); err == nil {
+		if pk, ok := l.keys.Get(sec.SM2PublicKey); ok {
+			cred.SM2PublicKey = pk
+		} else if pk, err := codec.ParseSM2PublicKey(sec.SM2PublicKey); err == nil {
+			l.keys.Put(sec.SM2PublicKey, pk)
 			cred.SM2PublicKey = pk
 		}
 	}
