@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"strconv"
 	"strings"
 
@@ -45,8 +46,22 @@ var (
 // method is upper-cased; "?" and rawQuery are added only when rawQuery is
 // not empty; body is what goes on the wire (the base64 text when encrypted).
 func StringToSign(method, path, rawQuery string, timestampMs int64, nonce string, body []byte) []byte {
-	digest := sm3.Sum(body)
 	b := make([]byte, 0, len(method)+len(path)+len(rawQuery)+len(nonce)+90)
+	return AppendStringToSign(b, method, path, rawQuery, timestampMs, nonce, BodyDigest(body))
+}
+
+// BodyDigest is hex(SM3(body)), the last line of the string to sign. A
+// client sending one body many times computes it once.
+func BodyDigest(body []byte) string {
+	d := sm3.Sum(body)
+	return hex.EncodeToString(d[:])
+}
+
+// AppendStringToSign appends to dst the string to sign of StringToSign,
+// given the body's BodyDigest, for clients that sign many requests
+// without allocating.
+func AppendStringToSign(dst []byte, method, path, rawQuery string, timestampMs int64, nonce, bodyDigest string) []byte {
+	b := dst
 	b = append(b, strings.ToUpper(method)...)
 	b = append(b, '\n')
 	b = append(b, path...)
@@ -59,7 +74,23 @@ func StringToSign(method, path, rawQuery string, timestampMs int64, nonce string
 	b = append(b, '\n')
 	b = append(b, nonce...)
 	b = append(b, '\n')
-	return hex.AppendEncode(b, digest[:])
+	return append(b, bodyDigest...)
+}
+
+// HMACSigner signs with one app secret, keeping the keyed HMAC-SM3 state
+// between signatures: for a client that signs every request of a
+// connection. It is not safe for concurrent use.
+type HMACSigner struct{ mac hash.Hash }
+
+// NewHMACSigner returns a signer for the app secret.
+func NewHMACSigner(secret []byte) *HMACSigner { return &HMACSigner{mac: hmac.New(sm3.New, secret)} }
+
+// AppendSign appends SignHMAC(secret, sts) to dst.
+func (s *HMACSigner) AppendSign(dst, sts []byte) []byte {
+	s.mac.Reset()
+	s.mac.Write(sts)
+	var sum [sm3.Size]byte
+	return hex.AppendEncode(dst, s.mac.Sum(sum[:0]))
 }
 
 // SignHMAC returns the lower-case hex HMAC-SM3 of sts under the app secret.

@@ -278,3 +278,20 @@ func TestParsePrivateKey(t *testing.T) {
 		})
 	}
 }
+
+// A reused signer answers what SignHMAC answers, call after call.
+func TestHMACSignerReused(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	s := apisign.NewHMACSigner(secret)
+	var buf []byte
+	for i, body := range []string{"", "{}", `{"a":1}`, "{}"} {
+		sts := apisign.AppendStringToSign(nil, "post", "/api/x", "", int64(1700000000000+i), "nonce-0123456789abc", apisign.BodyDigest([]byte(body)))
+		if want := apisign.StringToSign("POST", "/api/x", "", int64(1700000000000+i), "nonce-0123456789abc", []byte(body)); string(sts) != string(want) {
+			t.Fatalf("string to sign %q, want %q", sts, want)
+		}
+		buf = s.AppendSign(buf[:0], sts)
+		if want := apisign.SignHMAC(secret, sts); string(buf) != want {
+			t.Fatalf("call %d: %s, want %s", i, buf, want)
+		}
+	}
+}

@@ -3,14 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	mrand "math/rand/v2"
 	"net"
@@ -18,8 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/opencitycode/citycode/sdk/apisign"
 )
@@ -34,7 +29,7 @@ import (
 type conn struct {
 	target *target
 	nonce  *mrand.ChaCha8 // seeded from crypto/rand: nonces never repeat
-	mac    hash.Hash      // HMAC-SM3 keyed with the app secret, Reset per request
+	signer *apisign.HMACSigner
 	c      net.Conn
 	r      *bufio.Reader
 	w      *bufio.Writer
@@ -51,8 +46,7 @@ type payload struct {
 }
 
 func newPayload(body []byte) payload {
-	d := sm3.Sum(body)
-	return payload{body: body, digest: hex.EncodeToString(d[:])}
+	return payload{body: body, digest: apisign.BodyDigest(body)}
 }
 
 // target is what every worker sends to.
@@ -82,7 +76,7 @@ func newTarget(base, app string, secret []byte, path string) (*target, error) {
 func newConn(t *target) *conn {
 	var seed [32]byte
 	_, _ = rand.Read(seed[:])
-	return &conn{target: t, nonce: mrand.NewChaCha8(seed), mac: hmac.New(sm3.New, t.secret)}
+	return &conn{target: t, nonce: mrand.NewChaCha8(seed), signer: apisign.NewHMACSigner(t.secret)}
 }
 
 func (c *conn) dial() error {
@@ -129,15 +123,8 @@ func (c *conn) do(p payload, deadline time.Time) (int, []byte, error) {
 // nonce: apisign.SignHMAC over apisign.StringToSign, with the body's digest
 // computed once per payload and the keyed HMAC state reused.
 func (c *conn) sign(p payload, ts int64, nonce []byte) []byte {
-	b := append(c.sts[:0], "POST\n"...)
-	b = append(append(b, c.target.path...), '\n')
-	b = append(strconv.AppendInt(b, ts, 10), '\n')
-	b = append(append(b, nonce...), '\n')
-	c.sts = append(b, p.digest...)
-	c.mac.Reset()
-	c.mac.Write(c.sts)
-	var sum [sm3.Size]byte
-	c.sig = hex.AppendEncode(c.sig[:0], c.mac.Sum(sum[:0]))
+	c.sts = apisign.AppendStringToSign(c.sts[:0], "POST", c.target.path, "", ts, string(nonce), p.digest)
+	c.sig = c.signer.AppendSign(c.sig[:0], c.sts)
 	return c.sig
 }
 

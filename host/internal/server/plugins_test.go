@@ -197,9 +197,12 @@ func probeManifest(t testing.TB, name, runtime, entry string) []byte {
 		map[string]any{"name": "admin-stats-post", "kind": "admin", "method": "POST", "path": "/stats"})
 	// Who is visiting is only for logged-in citizens.
 	routes = append(routes, map[string]any{"name": "visitor", "kind": "landing", "path": "/visitor"})
+	// The call deadline leaves a slow, shared machine under the race
+	// detector time to replace a crashed instance and reach the memory cap
+	// (alloc answers 502, not a timeout); loop still waits it out.
 	b, _ := json.Marshal(map[string]any{"name": name, "version": "1.0.0", "sdkVersion": "1.0", "title": "探针", "runtime": runtime,
 		"entry": entry, "routes": routes, "capabilities": []string{"records.read", "records.write", "code.resolve", "visitor.read", "object.write"},
-		"collections": []map[string]any{{"name": "messages"}}, "limits": map[string]any{"timeoutMS": 1500, "memoryMB": 64}})
+		"collections": []map[string]any{{"name": "messages"}}, "limits": map[string]any{"timeoutMS": 5000, "memoryMB": 64}})
 	return b
 }
 

@@ -31,7 +31,9 @@ func handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugi
 		}
 	case "alloc":
 		for {
-			sink = append(sink, make([]byte, 1<<20))
+			// Large steps reach the memory cap in a few allocations, long
+			// before the call's deadline, even on a slow machine.
+			sink = append(sink, make([]byte, 8<<20))
 		}
 	case "exit":
 		os.Exit(3)
