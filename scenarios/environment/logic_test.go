@@ -230,8 +230,8 @@ func TestReadForm(t *testing.T) {
 			}
 			switch {
 			case tc.photo == "" && f.photo != nil:
-				t.Fatalf("unexpected photo %s", f.photo.contentType)
-			case tc.photo != "" && (f.photo == nil || f.photo.contentType != tc.photo):
+				t.Fatalf("unexpected photo %s", f.photo.ContentType)
+			case tc.photo != "" && (f.photo == nil || f.photo.ContentType != tc.photo):
 				t.Fatalf("photo %+v, want %s", f.photo, tc.photo)
 			}
 		})

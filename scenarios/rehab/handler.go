@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/url"
 	"time"
 
@@ -139,46 +135,13 @@ func readable(s string) string {
 // maxField bounds a form field: the form has a few short ones.
 const maxField = 4 << 10
 
-// readForm parses a urlencoded or multipart body into its fields. The
-// application carries no file: a file part is refused.
+// readForm parses a urlencoded or multipart body; the form takes no file.
 func readForm(req *plugin.Request) (url.Values, error) {
-	mt, params, err := mime.ParseMediaType(req.Header["Content-Type"])
+	f, err := plugin.ReadForm(req, plugin.FormOptions{MaxField: maxField, NoFile: "租赁申请无需上传文件"})
 	if err != nil {
-		mt = "application/x-www-form-urlencoded"
+		return nil, err
 	}
-	switch mt {
-	case "application/x-www-form-urlencoded":
-		v, err := url.ParseQuery(string(req.Body))
-		if err != nil {
-			return nil, invalid("表单无法解析")
-		}
-		return v, nil
-	case "multipart/form-data":
-	default:
-		return nil, invalid("请以表单（application/x-www-form-urlencoded 或 multipart/form-data）提交")
-	}
-	if params["boundary"] == "" {
-		return nil, invalid("表单无法解析：缺少 multipart boundary")
-	}
-	values := url.Values{}
-	mr := multipart.NewReader(bytes.NewReader(req.Body), params["boundary"])
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			return values, nil
-		}
-		if err != nil {
-			return nil, invalid("表单无法解析")
-		}
-		if part.FileName() != "" {
-			return nil, invalid("租赁申请无需上传文件")
-		}
-		b, err := io.ReadAll(io.LimitReader(part, maxField+1))
-		if err != nil || len(b) > maxField {
-			return nil, invalid("表单字段过长")
-		}
-		values.Add(part.FormName(), string(b))
-	}
+	return f.Values, nil
 }
 
 // decode reads a record's document; a document that does not decode is

@@ -6,10 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"mime"
-	"mime/multipart"
-	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
@@ -247,18 +243,10 @@ const (
 	photoHint = "可选；JPG、PNG、WebP 或 GIF 图片，不超过 4 MB"
 )
 
-// photoTypes are the image types the host stores (files.write).
-var photoTypes = map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
-
 // form is a submitted form: its fields, and the photo when one was sent.
 type form struct {
 	values url.Values
-	photo  *upload
-}
-
-type upload struct {
-	name, contentType string
-	data              []byte
+	photo  *plugin.Image
 }
 
 func (f *form) get(name string) string { return strings.TrimSpace(f.values.Get(name)) }
@@ -310,65 +298,13 @@ func checkText(s, label string, max int, required bool) (string, error) {
 }
 
 // readForm parses a urlencoded or multipart body. A multipart body may
-// carry one file, in the field "photo": it must be an image of at most
-// maxPhoto bytes, recognised by its content and not by the name the
-// browser gave it.
+// carry one image, in the field "photo", of at most maxPhoto bytes.
 func readForm(req *plugin.Request) (*form, error) {
-	f := &form{values: url.Values{}}
-	mt, params, err := mime.ParseMediaType(req.Header["Content-Type"])
+	f, err := plugin.ReadForm(req, plugin.FormOptions{MaxField: maxField, ImageField: "photo", MaxImage: maxPhoto})
 	if err != nil {
-		mt = "application/x-www-form-urlencoded"
+		return nil, err
 	}
-	switch mt {
-	case "application/x-www-form-urlencoded":
-		if f.values, err = url.ParseQuery(string(req.Body)); err != nil {
-			return nil, invalid("表单无法解析")
-		}
-		return f, nil
-	case "multipart/form-data":
-	default:
-		return nil, invalid("请以表单（multipart/form-data 或 application/x-www-form-urlencoded）提交")
-	}
-	if params["boundary"] == "" {
-		return nil, invalid("表单无法解析：缺少 multipart boundary")
-	}
-	mr := multipart.NewReader(bytes.NewReader(req.Body), params["boundary"])
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, invalid("表单无法解析")
-		}
-		name := part.FormName()
-		if name != "photo" {
-			b, err := io.ReadAll(io.LimitReader(part, maxField+1))
-			if err != nil || len(b) > maxField {
-				return nil, invalid("表单字段过长")
-			}
-			f.values.Add(name, string(b))
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(part, maxPhoto+1))
-		if err != nil {
-			return nil, invalid("照片无法读取")
-		}
-		if len(b) == 0 {
-			continue // the browser sends an empty part when no file was chosen
-		}
-		if len(b) > maxPhoto {
-			return nil, invalid("照片不能超过 4 MB")
-		}
-		ct := http.DetectContentType(b)
-		ext, ok := photoTypes[ct]
-		if !ok {
-			return nil, invalid("照片须为 JPG、PNG、WebP 或 GIF 图片")
-		}
-		// The stored name is ours: the browser's may hold anything.
-		f.photo = &upload{name: "photo" + ext, contentType: ct, data: b}
-	}
-	return f, nil
+	return &form{values: f.Values, photo: f.Image}, nil
 }
 
 // storePhoto stores the form's photo, if any, and answers its URL. It is
@@ -378,7 +314,7 @@ func (c *call) storePhoto(ctx context.Context, f *form) (string, error) {
 	if f.photo == nil {
 		return "", nil
 	}
-	file, err := c.host.PutFile(ctx, f.photo.name, f.photo.contentType, f.photo.data)
+	file, err := c.host.PutFile(ctx, f.photo.Name, f.photo.ContentType, f.photo.Data)
 	if err != nil {
 		return "", err
 	}
