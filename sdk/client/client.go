@@ -138,6 +138,21 @@ func (c *Client) Call(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		return err
 	}
+	return c.decode(resp, answer, out)
+}
+
+// Get sends a signed GET of path with the query (e.g. a paging cursor)
+// and decodes the answer as Call does.
+func (c *Client) Get(ctx context.Context, path string, query url.Values, out any) error {
+	resp, answer, err := c.Do(ctx, http.MethodGet, path, query.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	return c.decode(resp, answer, out)
+}
+
+// decode unwraps the answer envelope into out, or into an *APIError.
+func (c *Client) decode(resp *http.Response, answer []byte, out any) error {
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	if ok && c.dataKey != nil && resp.Header.Get(apisign.HeaderEncrypt) != apisign.EncryptSM4GCM {
 		return ErrNotEncrypted

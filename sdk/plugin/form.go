@@ -21,6 +21,10 @@ type FormOptions struct {
 	ImageField string
 	// MaxImage is the largest image, in bytes (default 4 MB).
 	MaxImage int
+	// Video lets ImageField also carry a short video (MP4 or WebM, by
+	// content), at most MaxImage bytes; the host stores files of at most
+	// 5 MB.
+	Video bool
 	// NoFile is the refusal of a file sent to a form that takes none
 	// (default 无需上传文件).
 	NoFile string
@@ -32,8 +36,9 @@ type Form struct {
 	Image  *Image
 }
 
-// Image is an uploaded image, named by the type its content has (the
-// browser's file name may hold anything).
+// Image is an uploaded image (or video, when FormOptions.Video allows one),
+// named by the type its content has (the browser's file name may hold
+// anything).
 type Image struct {
 	Name        string // ImageField + extension: photo.jpg
 	ContentType string
@@ -42,6 +47,13 @@ type Image struct {
 
 // imageTypes are the image types the host stores (files.write).
 var imageTypes = map[string]string{"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
+
+// videoTypes are the video types the host stores, as
+// http.DetectContentType names them.
+var videoTypes = map[string]string{"video/mp4": ".mp4", "video/webm": ".webm"}
+
+// IsVideo reports whether an uploaded file is a video.
+func (i *Image) IsVideo() bool { return videoTypes[i.ContentType] != "" }
 
 // ReadForm parses a urlencoded or multipart body the way a citizen's
 // browser sends it. Every refusal is an *Error with code ErrInvalid and a
@@ -103,12 +115,22 @@ func ReadForm(req *Request, o FormOptions) (*Form, error) {
 		if len(b) == 0 {
 			continue // the browser sends an empty part when no file was chosen
 		}
+		what := "照片"
+		if o.Video {
+			what = "照片或视频"
+		}
 		if len(b) > o.MaxImage {
-			return nil, invalid("照片不能超过 " + size(o.MaxImage))
+			return nil, invalid(what + "不能超过 " + size(o.MaxImage))
 		}
 		ct := http.DetectContentType(b)
 		ext, ok := imageTypes[ct]
+		if !ok && o.Video {
+			ext, ok = videoTypes[ct]
+		}
 		if !ok {
+			if o.Video {
+				return nil, invalid("照片须为 JPG、PNG、WebP 或 GIF 图片，视频须为 MP4 或 WebM")
+			}
 			return nil, invalid("照片须为 JPG、PNG、WebP 或 GIF 图片")
 		}
 		f.Image = &Image{Name: o.ImageField + ext, ContentType: ct, Data: b}

@@ -49,6 +49,20 @@ func TestReadForm(t *testing.T) {
 		t.Fatalf("no file chosen: %+v %v", f, err)
 	}
 	refused(multipartReq(t, nil, "photo", []byte("%PDF-1.4")), photo, "照片须为")
+
+	// A video only where the form takes one; recognised by content.
+	mp4 := append([]byte("\x00\x00\x00\x18ftypmp42"), make([]byte, 64)...)
+	refused(multipartReq(t, nil, "photo", mp4), photo, "照片须为 JPG")
+	video := plugin.FormOptions{ImageField: "media", MaxImage: 1 << 10, Video: true}
+	f, err = plugin.ReadForm(multipartReq(t, nil, "media", mp4), video)
+	if err != nil || f.Image == nil || f.Image.Name != "media.mp4" || f.Image.ContentType != "video/mp4" || !f.Image.IsVideo() {
+		t.Fatalf("video: %+v %v", f, err)
+	}
+	if f, err := plugin.ReadForm(multipartReq(t, nil, "media", png), video); err != nil || f.Image.IsVideo() {
+		t.Fatalf("photo in a video form: %+v %v", f, err)
+	}
+	refused(multipartReq(t, nil, "media", []byte("%PDF-1.4")), video, "视频须为 MP4 或 WebM")
+	refused(multipartReq(t, nil, "media", append(mp4, make([]byte, 1<<10)...)), video, "照片或视频不能超过 1 KB")
 	refused(multipartReq(t, nil, "photo", append(png, make([]byte, 1<<10)...)), photo, "照片不能超过 1 KB")
 	refused(multipartReq(t, nil, "attachment", png), plugin.FormOptions{NoFile: "登记无需上传文件"}, "登记无需上传文件")
 	refused(multipartReq(t, map[string]string{"note": strings.Repeat("x", 100)}, "", nil), plugin.FormOptions{MaxField: 10}, "表单字段过长")

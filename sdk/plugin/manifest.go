@@ -13,7 +13,7 @@ import (
 // major; minors only add optional fields and capabilities.
 const (
 	ABIMajor = 1
-	ABIMinor = 0
+	ABIMinor = 1
 )
 
 // ABI is the version string manifests carry in sdkVersion.

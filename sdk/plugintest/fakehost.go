@@ -551,7 +551,8 @@ func contains(doc, want any) bool {
 	}
 }
 
-var allowedTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true, "application/pdf": true}
+var allowedTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true, "application/pdf": true,
+	"video/mp4": true, "video/webm": true}
 
 func (f *FakeHost) putFile(file plugin.File) (any, error) {
 	if file.ID != "" || file.URL != "" || file.SM3 != "" || file.Size != 0 {
@@ -561,7 +562,7 @@ func (f *FakeHost) putFile(file plugin.File) (any, error) {
 		return nil, invalid("data must be 1 byte to 5 MB")
 	}
 	if !allowedTypes[file.ContentType] {
-		return nil, invalid("contentType %q is not accepted (jpeg, png, webp, gif, pdf)", file.ContentType)
+		return nil, invalid("contentType %q is not accepted (jpeg, png, webp, gif, pdf, mp4, webm)", file.ContentType)
 	}
 	if file.Name == "" || len(file.Name) > 128 || strings.ContainsAny(file.Name, "/\\\x00") {
 		return nil, invalid("name must be a plain file name of at most 128 bytes")

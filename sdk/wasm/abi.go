@@ -25,7 +25,19 @@ func exportFree(ptr uint32) { buffers.free(ptr) }
 //go:wasmexport citycode_handle
 func exportHandle(ptr, size uint32) uint64 {
 	req := buffers.take(ptr, size)
-	out := handle(req)
+	out := handle(req, nil)
+	return uint64(buffers.keep(out))<<32 | uint64(len(out))
+}
+
+//go:wasmexport citycode_handle_body
+func exportHandleBody(ptr, size, jsonLen uint32) uint64 {
+	in := buffers.take(ptr, size)
+	var out []byte
+	if jsonLen > size {
+		out = encode(failure(&plugin.Error{Code: plugin.ErrInvalid, Message: "request JSON longer than its buffer"}))
+	} else {
+		out = handle(in[:jsonLen], in[jsonLen:])
+	}
 	return uint64(buffers.keep(out))<<32 | uint64(len(out))
 }
 

@@ -37,12 +37,16 @@ func registered() plugin.Handler {
 // host is the guest's one transport to the host's capabilities.
 var host = &caller{}
 
-// handle serves one Request JSON and answers the Outcome JSON. A panic in
-// the handler is not recovered (see the package documentation).
-func handle(in []byte) []byte {
+// handle serves one Request JSON and answers the Outcome JSON; a body
+// given apart (citycode_handle_body) becomes the request's. A panic in the
+// handler is not recovered (see the package documentation).
+func handle(in, body []byte) []byte {
 	var req plugin.Request
 	if err := json.Unmarshal(in, &req); err != nil {
 		return encode(failure(&plugin.Error{Code: plugin.ErrInvalid, Message: "undecodable request: " + err.Error()}))
+	}
+	if body != nil {
+		req.Body = body
 	}
 	h := registered()
 	if h == nil {

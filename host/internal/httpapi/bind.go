@@ -61,11 +61,14 @@ func (b *binder) bind(in any, body []byte, lenient bool, pathParam func(string) 
 		for _, i := range p.raw {
 			v.Field(i).SetBytes(append([]byte(nil), body...))
 		}
+		var q url.Values
+		if p.query || len(p.rawQuery) > 0 {
+			q = query()
+		}
+		for _, i := range p.rawQuery {
+			v.Field(i).Set(reflect.ValueOf(cloneValues(q)))
+		}
 		if len(p.params) > 0 {
-			var q url.Values
-			if p.query {
-				q = query()
-			}
 			if err := bindParams(v, p.params, pathParam, q); err != nil {
 				return err
 			}
@@ -80,9 +83,10 @@ func (b *binder) bind(in any, body []byte, lenient bool, pathParam func(string) 
 // bindPlan is what bind needs to know of an input type, read from its
 // struct tags once rather than on every request.
 type bindPlan struct {
-	raw    []int // fields tagged raw:"body"
-	params []paramField
-	query  bool // some of params are query parameters
+	raw      []int // fields tagged raw:"body"
+	rawQuery []int // fields tagged raw:"query"
+	params   []paramField
+	query    bool // some of params are query parameters
 }
 
 // paramField is a field tagged path:"x" or query:"x", in field order,
@@ -95,6 +99,16 @@ type paramField struct {
 
 var plans sync.Map // reflect.Type → *bindPlan
 
+var valuesType = reflect.TypeOf(url.Values(nil))
+
+func cloneValues(q url.Values) url.Values {
+	out := make(url.Values, len(q))
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
 func planOf(t reflect.Type) *bindPlan {
 	if p, ok := plans.Load(t); ok {
 		return p.(*bindPlan)
@@ -106,6 +120,11 @@ func planOf(t reflect.Type) *bindPlan {
 		// run time (data-collection fields) besides the declared ones.
 		if f := t.Field(i); f.Tag.Get("raw") == "body" && f.Type == rawType {
 			p.raw = append(p.raw, i)
+		}
+		// A field tagged raw:"query" (a url.Values) gets the whole query,
+		// for handlers that pass it on (a plugin's admin routes).
+		if f := t.Field(i); f.Tag.Get("raw") == "query" && f.Type == valuesType {
+			p.rawQuery = append(p.rawQuery, i)
 		}
 	}
 	p.params = paramFields(t, nil, nil)

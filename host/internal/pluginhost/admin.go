@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/opencitycode/citycode/host/internal/actor"
@@ -34,10 +35,40 @@ type AdminIn struct {
 	Name       string          `path:"name" json:"-" validate:"required,max=40"`
 	Path       string          `path:"*" json:"-" validate:"max=200"`
 	PlatformID string          `query:"platformId" json:"-" validate:"max=32"`
-	Q          string          `query:"q" json:"-" validate:"max=200" doc:"passed to the plugin as the query parameter q"`
+	Q          string          `query:"q" json:"-" validate:"max=200" doc:"passed to the plugin, as is every query parameter but platformId (the plugin's own filters: status, from, to …)"`
 	PageNo     string          `query:"pageNo" json:"-" validate:"max=10"`
 	PageSize   string          `query:"pageSize" json:"-" validate:"max=10"`
+	Query      url.Values      `raw:"query" json:"-"`
 	Body       json.RawMessage `raw:"body" json:"-"`
+}
+
+// Bounds of the query passed on to a plugin's admin route.
+const (
+	maxAdminParams     = 30
+	maxAdminParamBytes = 500
+)
+
+// pluginQuery is the query the plugin gets: the operator's, without the
+// host's own platformId, within bounds.
+func pluginQuery(q url.Values) (map[string][]string, error) {
+	out := map[string][]string{}
+	n := 0
+	for k, vs := range q {
+		if k == "platformId" {
+			continue
+		}
+		for _, v := range vs {
+			n++
+			if len(k)+len(v) > maxAdminParamBytes || strings.ContainsRune(k+v, 0) {
+				return nil, fault.Invalidf("query parameter %q is longer than %d bytes or holds a NUL", truncateRunes(k, 40), maxAdminParamBytes)
+			}
+		}
+		out[k] = vs
+	}
+	if n > maxAdminParams {
+		return nil, fault.Invalidf("at most %d query parameters", maxAdminParams)
+	}
+	return out, nil
 }
 
 func (s *Service) adminCall(method string) func(context.Context, *AdminIn) (*json.RawMessage, error) {
@@ -46,11 +77,9 @@ func (s *Service) adminCall(method string) func(context.Context, *AdminIn) (*jso
 		if err != nil {
 			return nil, err
 		}
-		q := map[string][]string{}
-		for k, v := range map[string]string{"q": in.Q, "pageNo": in.PageNo, "pageSize": in.PageSize} {
-			if v != "" {
-				q[k] = []string{v}
-			}
+		q, err := pluginQuery(in.Query)
+		if err != nil {
+			return nil, err
 		}
 		account := ""
 		if a := actor.From(ctx); a != nil {

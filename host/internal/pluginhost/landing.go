@@ -1,6 +1,7 @@
 package pluginhost
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -245,18 +246,43 @@ func pluginErrorStatus(code string) int {
 // lands on a version being retired (ErrClosed) is retried once on the
 // version that replaced it: upgrades lose no request.
 func (s *Service) Call(ctx context.Context, name, platformID string, req *plugin.Request, enabled bool) (*plugin.Outcome, error) {
-	raw, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
+	// The request as JSON, with its body in it or (for a runtime that takes
+	// it apart) without; each made once, when first needed.
+	var whole, bare []byte
+	encode := func(apart bool) ([]byte, error) {
+		var err error
+		switch {
+		case apart && bare == nil:
+			r := *req
+			r.Body = nil
+			bare, err = json.Marshal(&r)
+		case !apart && whole == nil:
+			whole, err = json.Marshal(req)
+		}
+		if apart {
+			return bare, err
+		}
+		return whole, err
 	}
 	for attempt := 0; ; attempt++ {
 		l := s.get(name)
 		if l == nil {
 			return nil, fmt.Errorf("plugin %s: %w", name, runner.ErrUnavailable)
 		}
+		br, apart := l.run.(runner.BodyRunner)
+		apart = apart && len(req.Body) > 0 && br.TakesBody()
+		raw, err := encode(apart)
+		if err != nil {
+			return nil, err
+		}
 		c := &call{s: s, l: l, platformID: platformID, requestID: req.ID, code: req.Code, visitor: req.Visitor, enabled: enabled}
 		cctx, cancel := context.WithTimeout(ctx, s.callTimeout(l))
-		b, err := l.run.Handle(cctx, raw, c.hostFunc())
+		var b []byte
+		if apart {
+			b, err = br.HandleBody(cctx, raw, req.Body, c.hostFunc())
+		} else {
+			b, err = l.run.Handle(cctx, raw, c.hostFunc())
+		}
 		cancel()
 		if errors.Is(err, runner.ErrClosed) && attempt == 0 && s.get(name) != l {
 			continue
@@ -419,7 +445,9 @@ func (s *Service) ServeFile() http.Handler {
 		w.Header().Set("Content-Type", f.ContentType)
 		w.Header().Set("Cache-Control", "private, max-age=3600")
 		w.Header().Set("ETag", `"`+f.SM3+`"`)
-		_, _ = w.Write(f.Data)
+		// ServeContent answers Range requests (a phone's <video> seeks with
+		// them) and If-None-Match against the ETag.
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(f.Data))
 	})
 }
 

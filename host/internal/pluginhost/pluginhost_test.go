@@ -21,6 +21,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/pluginhost"
+	"github.com/opencitycode/citycode/host/internal/pluginhost/wasmrt/wasmrttest"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/store/storetest"
 	"github.com/opencitycode/citycode/sdk/plugin"
@@ -45,6 +46,9 @@ func hello(t *testing.T) ([]byte, []byte) {
 		cmd.Dir, cmd.Env = helloDir, append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			wasmErr = fmt.Errorf("%v: %s", err, b)
+			return
+		}
+		if wasmErr = wasmrttest.Warm(filepath.Join(runtimeDir, "wazero"), out); wasmErr != nil {
 			return
 		}
 		helloWasm, wasmErr = os.ReadFile(out)

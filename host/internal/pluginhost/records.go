@@ -80,7 +80,8 @@ func (c *call) putRecord(ctx context.Context, raw json.RawMessage) (any, error) 
 		return out, nil
 	}
 	if r.Version > 0 {
-		row = c.s.cfg.Pool.QueryRow(ctx, `UPDATE plugin_records SET doc = $5, code_token = $6, version = version + 1, updated_at = $7
+		row = c.s.cfg.Pool.QueryRow(ctx, `UPDATE plugin_records SET doc = $5, code_token = $6, version = version + 1, updated_at = $7,
+				txid = pg_current_xact_id()
 			WHERE plugin = $1 AND platform_id = $2 AND collection = $3 AND id = $4 AND version = $8
 			RETURNING doc, version, created_at, updated_at`,
 			c.l.name, c.platformID, r.Collection, r.ID, []byte(r.Doc), r.CodeToken, now, r.Version)
@@ -88,7 +89,7 @@ func (c *call) putRecord(ctx context.Context, raw json.RawMessage) (any, error) 
 		row = c.s.cfg.Pool.QueryRow(ctx, `INSERT INTO plugin_records (plugin, platform_id, collection, id, code_token, doc, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 			ON CONFLICT (plugin, platform_id, collection, id) DO UPDATE SET doc = EXCLUDED.doc, code_token = EXCLUDED.code_token,
-				version = plugin_records.version + 1, updated_at = EXCLUDED.updated_at
+				version = plugin_records.version + 1, updated_at = EXCLUDED.updated_at, txid = pg_current_xact_id()
 			RETURNING doc, version, created_at, updated_at`,
 			c.l.name, c.platformID, r.Collection, r.ID, r.CodeToken, []byte(r.Doc), now)
 	}
@@ -131,8 +132,13 @@ func (c *call) deleteRecord(ctx context.Context, raw json.RawMessage) (any, erro
 	if err := c.collection(k.Collection); err != nil {
 		return nil, err
 	}
-	tag, err := c.s.cfg.Pool.Exec(ctx, `DELETE FROM plugin_records WHERE plugin = $1 AND platform_id = $2 AND collection = $3 AND id = $4`,
-		c.l.name, c.platformID, k.Collection, k.ID)
+	// The tombstone tells the apps that pull the collection (sync.go).
+	tag, err := c.s.cfg.Pool.Exec(ctx, `WITH d AS (
+			DELETE FROM plugin_records WHERE plugin = $1 AND platform_id = $2 AND collection = $3 AND id = $4
+			RETURNING plugin, platform_id, collection, id, code_token)
+		INSERT INTO plugin_record_tombstones (plugin, platform_id, collection, id, code_token, deleted_at)
+		SELECT plugin, platform_id, collection, id, code_token, $5 FROM d`,
+		c.l.name, c.platformID, k.Collection, k.ID, c.s.cfg.Clock())
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +211,8 @@ func queryRecords(ctx context.Context, s *Service, name, platformID string, q pl
 	return page, err
 }
 
-var allowedTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true, "application/pdf": true}
+var allowedTypes = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true, "application/pdf": true,
+	"video/mp4": true, "video/webm": true}
 
 func (c *call) putFile(ctx context.Context, raw json.RawMessage) (any, error) {
 	var f plugin.File
@@ -219,7 +226,7 @@ func (c *call) putFile(ctx context.Context, raw json.RawMessage) (any, error) {
 		return nil, invalid("data must be 1 byte to %d MB", maxFile>>20)
 	}
 	if !allowedTypes[f.ContentType] {
-		return nil, invalid("contentType %q is not accepted (jpeg, png, webp, gif, pdf)", f.ContentType)
+		return nil, invalid("contentType %q is not accepted (jpeg, png, webp, gif, pdf, mp4, webm)", f.ContentType)
 	}
 	if f.Name == "" || len(f.Name) > 128 || strings.ContainsAny(f.Name, "/\\\x00") {
 		return nil, invalid("name must be a plain file name of at most 128 bytes")

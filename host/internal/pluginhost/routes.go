@@ -17,7 +17,7 @@ import (
 
 // Routes declares the console's plugin and landing-page management.
 func (s *Service) Routes() []*httpapi.Route {
-	return append(s.adminRoutes(), []*httpapi.Route{
+	return append(append(s.adminRoutes(), s.syncRoutes()...), []*httpapi.Route{
 		httpapi.Handle(http.MethodGet, "/console/plugins", s.listRoute).
 			Doc("插件列表", "Installed plugins with their active version, runtime, health, and whether they are enabled on the platform.").
 			Tag("plugins").Console("plugin.read"),

@@ -44,6 +44,11 @@ type hostOpts struct {
 	clock    func() time.Time
 }
 
+// wasmCache is the compilation cache every test host shares: compiling a
+// WASM plugin under the race detector takes many seconds, its result is
+// keyed by the module's hash. buildPlugins warms it.
+var wasmCache = filepath.Join(os.TempDir(), "citycode-server-test-wazero")
+
 func newHost(t testing.TB, o hostOpts) *host {
 	t.Helper()
 	if o.dbURL == "" {
@@ -59,10 +64,7 @@ func newHost(t testing.TB, o hostOpts) *host {
 	cfg.Policy.Dir = o.policies
 	cfg.Auth.MaxFailures = 5
 	cfg.Plugins.Dir = filepath.Join(t.TempDir(), "plugins")
-	// One compilation cache for every test host: compiling a WASM plugin
-	// under the race detector takes many seconds, its result is keyed by
-	// the module's hash.
-	cfg.Plugins.CacheDir = filepath.Join(os.TempDir(), "citycode-server-test-wazero")
+	cfg.Plugins.CacheDir = wasmCache
 	cfg.Plugins.Reload = 200 * time.Millisecond
 	if o.redis {
 		cfg.Redis.URL = os.Getenv("REDIS_URL")

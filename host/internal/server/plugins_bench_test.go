@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/opencitycode/citycode/host/internal/pluginhost/wasmrt/wasmrttest"
 )
 
 // BenchmarkLanding measures landing pages served three ways on one host:
@@ -101,6 +103,11 @@ func (h *host) installScenarios(admin string, names ...string) []string {
 		cmd.Dir, cmd.Env = dir, env
 		if b, err := cmd.CombinedOutput(); err != nil {
 			h.t.Fatalf("go build %s: %v\n%s", name, err, b)
+		}
+		if m.Runtime == "wasm" {
+			if err := wasmrttest.Warm(wasmCache, out); err != nil {
+				h.t.Fatal(err)
+			}
 		}
 		if a := h.install(admin, manifest, readFile(h.t, out), ""); a.Status != 200 {
 			h.t.Fatalf("install %s: %d %s %s", name, a.Status, a.Code, a.Msg)

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"github.com/opencitycode/citycode/host/internal/pluginhost/wasmrt/wasmrttest"
 )
 
 // Plugins are built once per test binary, from the repository's sources,
@@ -72,13 +74,18 @@ func buildPlugins(t testing.TB) {
 			})
 		}
 		wg.Wait()
+		var modules []string
 		for i, j := range jobs {
 			if errs[i] != nil {
 				buildErr = errs[i]
 				return
 			}
 			builtFiles[j.name] = filepath.Join(buildDir, j.name)
+			if j.wasm {
+				modules = append(modules, builtFiles[j.name])
+			}
 		}
+		buildErr = wasmrttest.Warm(wasmCache, modules...)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -186,7 +193,7 @@ func manifestWith(t testing.TB, src string, edit func(m map[string]any)) []byte 
 func probeManifest(t testing.TB, name, runtime, entry string) []byte {
 	t.Helper()
 	routes := []map[string]any{}
-	for _, r := range []string{"home", "panic", "loop", "alloc", "exit", "slow", "undeclared", "peek", "resolve", "write", "caps", "modify", "once"} {
+	for _, r := range []string{"home", "panic", "loop", "alloc", "exit", "slow", "undeclared", "peek", "resolve", "write", "delete", "caps", "modify", "once"} {
 		path := "/" + r
 		if r == "home" {
 			path = "/"
@@ -202,7 +209,7 @@ func probeManifest(t testing.TB, name, runtime, entry string) []byte {
 	// (alloc answers 502, not a timeout); loop still waits it out.
 	b, _ := json.Marshal(map[string]any{"name": name, "version": "1.0.0", "sdkVersion": "1.0", "title": "探针", "runtime": runtime,
 		"entry": entry, "routes": routes, "capabilities": []string{"records.read", "records.write", "code.resolve", "visitor.read", "object.write"},
-		"collections": []map[string]any{{"name": "messages"}}, "limits": map[string]any{"timeoutMS": 5000, "memoryMB": 64}})
+		"collections": []map[string]any{{"name": "messages", "fields": []map[string]any{{"name": "text"}, {"name": "who", "personal": true}}}}, "limits": map[string]any{"timeoutMS": 5000, "memoryMB": 64}})
 	return b
 }
 
@@ -425,11 +432,18 @@ func TestPluginIsolation(t *testing.T) {
 	t.Run("admin routes reach the plugin with the operator", func(t *testing.T) {
 		var out struct {
 			Operator, Platform, Q string
+			Query                 map[string][]string
 			Body                  map[string]any
 		}
-		h.must(admin, "GET", "/console/plugins/probe-native/admin/stats?q=水", nil).decode(t, &out)
-		if out.Operator != "admin" || out.Platform != "P0000" || out.Q != "水" {
+		// Every query parameter reaches the plugin (its own filters), but
+		// the host's platformId.
+		h.must(admin, "GET", "/console/plugins/probe-native/admin/stats?q=水&status=待处理&from=2026-01-01&platformId=P0000", nil).decode(t, &out)
+		if out.Operator != "admin" || out.Platform != "P0000" || out.Q != "水" || out.Query["status"][0] != "待处理" ||
+			out.Query["from"][0] != "2026-01-01" || out.Query["platformId"] != nil {
 			t.Fatalf("admin GET: %+v", out)
+		}
+		if a := h.call(admin, "GET", "/console/plugins/probe-native/admin/stats?x="+strings.Repeat("长", 200), nil); a.Status != 400 {
+			t.Fatalf("oversize admin query: %d %s", a.Status, a.Msg)
 		}
 		h.must(admin, "POST", "/console/plugins/probe-wasm/admin/stats", map[string]any{"n": 1}).decode(t, &out)
 		if out.Body["n"] != float64(1) {

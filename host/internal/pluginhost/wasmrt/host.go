@@ -19,6 +19,8 @@ const (
 	exportAlloc  = plugin.WASMExportAlloc
 	exportFree   = plugin.WASMExportFree
 	exportHandle = plugin.WASMExportHandle
+	// exportHandleBody is optional: guests of ABI 1.0 lack it.
+	exportHandleBody = plugin.WASMExportHandleBody
 )
 
 var i32, i64 = api.ValueTypeI32, api.ValueTypeI64
@@ -32,6 +34,13 @@ var exports = []struct {
 	{exportAlloc, []api.ValueType{i32}, []api.ValueType{i32}},
 	{exportFree, []api.ValueType{i32}, nil},
 	{exportHandle, []api.ValueType{i32, i32}, []api.ValueType{i64}},
+}
+
+// takesBody reports whether the module exports citycode_handle_body with
+// its signature.
+func takesBody(code wazero.CompiledModule) bool {
+	fn, ok := code.ExportedFunctions()[exportHandleBody]
+	return ok && slices.Equal(fn.ParamTypes(), []api.ValueType{i32, i32, i32}) && slices.Equal(fn.ResultTypes(), []api.ValueType{i64})
 }
 
 // checkExports refuses a module that lacks an export of the ABI or gives

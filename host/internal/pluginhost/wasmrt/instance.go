@@ -27,6 +27,7 @@ var errABIViolation = errors.New("ABI violation")
 type instance struct {
 	mod                 api.Module
 	alloc, free, handle api.Function
+	handleBody          api.Function // nil when the guest lacks it
 	stdout, stderr      *lineWriter
 
 	// Set while serving a call.
@@ -34,7 +35,7 @@ type instance struct {
 	pending []byte          // the CallResult the guest is to take
 	done    <-chan struct{} // the call's end, which cuts guest sleeps short
 
-	stack [2]uint64 // arguments and results of calls into the guest
+	stack [3]uint64 // arguments and results of calls into the guest
 }
 
 // instanceKey carries the instance being called in the context of the
@@ -73,6 +74,9 @@ func (r *Runner) instantiate(ctx context.Context) (*instance, error) {
 	in.alloc = mod.ExportedFunction(exportAlloc)
 	in.free = mod.ExportedFunction(exportFree)
 	in.handle = mod.ExportedFunction(exportHandle)
+	if r.body {
+		in.handleBody = mod.ExportedFunction(exportHandleBody)
+	}
 	return in, nil
 }
 
@@ -83,8 +87,10 @@ func (in *instance) abi(ctx context.Context) (uint32, error) {
 }
 
 // call serves one request: it copies it into a guest buffer, runs
-// citycode_handle, copies the Outcome out and frees it in the guest.
-func (in *instance) call(ctx context.Context, timeout time.Duration, req []byte, host runner.HostFunc) ([]byte, error) {
+// citycode_handle, copies the Outcome out and frees it in the guest. A
+// body given apart follows the JSON in the buffer, for
+// citycode_handle_body (the runner passes one only when the guest has it).
+func (in *instance) call(ctx context.Context, timeout time.Duration, req, body []byte, host runner.HostFunc) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, instanceKey{}, in)
@@ -95,14 +101,25 @@ func (in *instance) call(ctx context.Context, timeout time.Duration, req []byte,
 	in.stderr.failure = ""
 	defer func() { in.host, in.pending, in.done = nil, nil, nil }()
 
-	ptr, err := in.invoke(ctx, in.alloc, uint64(len(req)))
+	framed := body != nil && in.handleBody != nil
+	size := len(req)
+	if framed {
+		size += len(body)
+	}
+	ptr, err := in.invoke(ctx, in.alloc, uint64(size))
 	if err != nil {
 		return nil, err
 	}
-	if !in.mod.Memory().Write(uint32(ptr), req) {
+	mem := in.mod.Memory()
+	if !mem.Write(uint32(ptr), req) || (framed && !mem.Write(uint32(ptr)+uint32(len(req)), body)) {
 		return nil, fmt.Errorf("%w: citycode_alloc answered %#x, outside its memory", errABIViolation, ptr)
 	}
-	res, err := in.invoke(ctx, in.handle, ptr, uint64(len(req)))
+	var res uint64
+	if framed {
+		res, err = in.invoke(ctx, in.handleBody, ptr, uint64(size), uint64(len(req)))
+	} else {
+		res, err = in.invoke(ctx, in.handle, ptr, uint64(len(req)))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/opencitycode/citycode/host/internal/pluginhost/runner"
 	"github.com/opencitycode/citycode/host/internal/pluginhost/wasmrt"
+	"github.com/opencitycode/citycode/host/internal/pluginhost/wasmrt/wasmrttest"
 	"github.com/opencitycode/citycode/sdk/plugin"
 )
 
@@ -36,6 +37,15 @@ func TestMain(m *testing.M) {
 	}
 	guestDir = dir
 	if err := buildGuests(dir, guestNames); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	var modules []string
+	for _, name := range guestNames {
+		modules = append(modules, filepath.Join(dir, name+".wasm"))
+	}
+	if err := wasmrttest.Warm(cacheDir, modules...); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)

@@ -76,6 +76,7 @@ type Runner struct {
 	rt    wazero.Runtime
 	cache wazero.CompilationCache // nil without CacheDir
 	code  wazero.CompiledModule
+	body  bool // the guest takes a body apart (citycode_handle_body)
 	pool  *pool
 
 	closeMu sync.Mutex
@@ -101,6 +102,24 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	r.log.Info("wasm plugin ready", "instances", cfg.Instances, "memoryLimitMB", cfg.MemoryLimitMB,
 		"timeout", cfg.Timeout, "took", time.Since(begin).Round(time.Millisecond))
 	return r, nil
+}
+
+// Precompile compiles a module into the compilation cache at dir, so that a
+// later New with that CacheDir, in a process of the same build of wazero on
+// the same CPU, loads it instead of compiling. What is compiled does not
+// depend on the rest of the Config.
+func Precompile(ctx context.Context, dir string, module []byte) error {
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return fmt.Errorf("wasmrt: compilation cache: %w", err)
+	}
+	defer cache.Close(ctx)
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithCompilationCache(cache))
+	defer rt.Close(ctx)
+	if _, err := rt.CompileModule(ctx, module); err != nil {
+		return fmt.Errorf("wasmrt: not a usable WASM module: %w", err)
+	}
+	return nil
 }
 
 // start sets up the runtime, the module and the pool.
@@ -131,6 +150,7 @@ func (r *Runner) start(ctx context.Context) error {
 	if err := checkExports(code); err != nil {
 		return fmt.Errorf("wasmrt: %s: %w", r.cfg.Name, err)
 	}
+	r.body = takesBody(code)
 	first, err := r.instantiate(ctx)
 	if err != nil {
 		return err
@@ -160,12 +180,32 @@ func (r *Runner) checkABI(ctx context.Context, in *instance) error {
 // for one while all are busy. A runtime failure fails this call only and
 // discards its instance.
 func (r *Runner) Handle(ctx context.Context, req []byte, host runner.HostFunc) ([]byte, error) {
+	return r.serve(ctx, req, nil, host)
+}
+
+// TakesBody reports whether HandleBody may be used: the guest exports
+// citycode_handle_body (ABI 1.1).
+func (r *Runner) TakesBody() bool { return r.body }
+
+// HandleBody is Handle for a request whose body is given apart from its
+// JSON (which must then hold none).
+func (r *Runner) HandleBody(ctx context.Context, req, body []byte, host runner.HostFunc) ([]byte, error) {
+	if !r.body {
+		return nil, fmt.Errorf("wasmrt: %s: %w: the module takes no body apart (built with an SDK before ABI 1.1)", r.cfg.Name, runner.ErrABI)
+	}
+	if body == nil {
+		body = []byte{}
+	}
+	return r.serve(ctx, req, body, host)
+}
+
+func (r *Runner) serve(ctx context.Context, req, body []byte, host runner.HostFunc) ([]byte, error) {
 	in, err := r.pool.get(ctx)
 	if err != nil {
 		return nil, r.poolError(ctx, err)
 	}
 	start := time.Now()
-	out, err := in.call(ctx, r.cfg.Timeout, req, host)
+	out, err := in.call(ctx, r.cfg.Timeout, req, body, host)
 	r.pool.put(ctx, in, err == nil)
 	if err != nil {
 		return nil, r.failure(in, err, time.Since(start))

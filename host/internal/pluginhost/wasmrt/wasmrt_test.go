@@ -2,6 +2,7 @@ package wasmrt_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -383,4 +384,63 @@ func TestCloseInterrupts(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the call in flight was not interrupted")
 	}
+}
+
+// TestBodyApart: an upload reaches the guest the same whether it travels
+// inside the request's JSON or apart from it (ABI 1.1), and a guest built
+// with this SDK takes it apart.
+func TestBodyApart(t *testing.T) {
+	r := start(t, "echo", func(c *wasmrt.Config) { c.Timeout = time.Minute })
+	if !r.TakesBody() {
+		t.Fatal("a guest of this SDK should take the body apart")
+	}
+	body := make([]byte, 3<<20)
+	for i := range body {
+		body[i] = byte(i * 7)
+	}
+	sum := sha256.Sum256(body)
+	want := fmt.Sprintf("body=%d sha256=%x", len(body), sum[:8])
+	inline, _ := json.Marshal(plugin.Request{ID: "r", Route: "body", Kind: plugin.Action, Method: "POST", Path: "/", Body: body})
+	bare, _ := json.Marshal(plugin.Request{ID: "r", Route: "body", Kind: plugin.Action, Method: "POST", Path: "/"})
+	empty := sha256.Sum256(nil)
+	for _, tc := range []struct {
+		name, want string
+		call       func() ([]byte, error)
+	}{
+		{"inline", want, func() ([]byte, error) { return r.Handle(context.Background(), inline, nil) }},
+		{"apart", want, func() ([]byte, error) { return r.HandleBody(context.Background(), bare, body, nil) }},
+		{"empty, apart", fmt.Sprintf("body=0 sha256=%x", empty[:8]), func() ([]byte, error) { return r.HandleBody(context.Background(), bare, nil, nil) }},
+	} {
+		out, err := tc.call()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var o plugin.Outcome
+		if err := json.Unmarshal(out, &o); err != nil || o.Response == nil || !strings.Contains(string(o.Response.Body), tc.want) {
+			t.Fatalf("%s: %s %v", tc.name, out, err)
+		}
+	}
+}
+
+// BenchmarkUpload serves a 1 MB upload with its body inside the request's
+// JSON and apart from it.
+func BenchmarkUpload(b *testing.B) {
+	r := start(b, "echo", func(c *wasmrt.Config) { c.Timeout = time.Minute })
+	body := make([]byte, 1<<20)
+	inline, _ := json.Marshal(plugin.Request{ID: "r", Route: "body", Kind: plugin.Action, Method: "POST", Path: "/", Body: body})
+	bare, _ := json.Marshal(plugin.Request{ID: "r", Route: "body", Kind: plugin.Action, Method: "POST", Path: "/"})
+	b.Run("inline", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := r.Handle(context.Background(), inline, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("apart", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := r.HandleBody(context.Background(), bare, body, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -79,7 +79,7 @@ func handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugi
 			return nil, &plugin.Error{Code: "MissingParameter", Message: "缺少内容"}
 		}
 		return plugin.JSON(200, map[string]any{"operator": req.Operator.Account, "platform": req.Operator.PlatformID,
-			"q": req.QueryValue("q"), "body": json.RawMessage(orNull(req.Body))})
+			"q": req.QueryValue("q"), "query": req.Query, "body": json.RawMessage(orNull(req.Body))})
 	case "once":
 		_, err := host.PutRecord(ctx, plugin.Record{Collection: "messages", ID: req.QueryValue("id"), Doc: []byte(`{"once":true}`), IfAbsent: true})
 		return plugin.HTML(200, fmt.Sprintf("once: %v", err)), nil
@@ -87,9 +87,12 @@ func handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugi
 		b, _ := json.Marshal(req.Visitor)
 		return plugin.HTML(200, "visitor: "+string(b)), nil
 	case "write":
-		doc := []byte(fmt.Sprintf(`{"text":%q}`, req.QueryValue("text")))
-		_, err := host.PutRecord(ctx, plugin.Record{Collection: "messages", Doc: doc})
+		doc := []byte(fmt.Sprintf(`{"text":%q,"who":%q,"extra":"undeclared"}`, req.QueryValue("text"), req.QueryValue("who")))
+		_, err := host.PutRecord(ctx, plugin.Record{Collection: "messages", ID: req.QueryValue("id"), CodeToken: req.Code.Token, Doc: doc})
 		return plugin.HTML(200, fmt.Sprintf("write: %v", err)), nil
+	case "delete":
+		err := host.DeleteRecord(ctx, "messages", req.QueryValue("id"))
+		return plugin.HTML(200, fmt.Sprintf("delete: %v", err)), nil
 	}
 	return plugin.HTML(404, "no route"), nil
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"html"
@@ -30,6 +31,10 @@ func serve(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugin
 		}
 		return plugin.HTML(200, fmt.Sprintf("<p>path=%s q=%s greeting=%s</p>",
 			html.EscapeString(req.Path), html.EscapeString(req.QueryValue("q")), html.EscapeString(got.Greeting))), nil
+	case "body":
+		// What arrived of the body: its length and digest.
+		sum := sha256.Sum256(req.Body)
+		return plugin.HTML(200, fmt.Sprintf("body=%d sha256=%x", len(req.Body), sum[:8])), nil
 	case "log":
 		fmt.Println("echo: serving", req.Path)
 		fmt.Print("echo: no newline at the end")
