@@ -33,7 +33,16 @@ type Config struct {
 	Policy   Policy   `koanf:"policy"`
 	Auth     Auth     `koanf:"auth"`
 	Plugins  Plugins  `koanf:"plugins"`
+	Webhooks Webhooks `koanf:"webhooks"`
 	Log      Log      `koanf:"log"`
+}
+
+// Webhooks configures the pushes to apps.
+type Webhooks struct {
+	// AllowInsecure lets subscriptions use http:// and reach loopback and
+	// private addresses: for development and tests only, since a
+	// subscriber could otherwise make the platform call its own network.
+	AllowInsecure bool `koanf:"allow_insecure"`
 }
 
 // Plugins configures the plugin host.
@@ -220,7 +229,7 @@ func Load(fs *pflag.FlagSet, environ []string) (Config, error) {
 
 func knownSection(s string) bool {
 	switch s {
-	case "http", "database", "redis", "security", "policy", "auth", "plugins", "log":
+	case "http", "database", "redis", "security", "policy", "auth", "plugins", "webhooks", "log":
 		return true
 	}
 	return false
@@ -295,6 +304,7 @@ func defaultsMap() map[string]any {
 		"plugins.cache_dir":            d.Plugins.CacheDir,
 		"plugins.call_timeout":         d.Plugins.CallTimeout.String(),
 		"plugins.reload":               d.Plugins.Reload.String(),
+		"webhooks.allow_insecure":      d.Webhooks.AllowInsecure,
 		"log.level":                    d.Log.Level,
 		"log.format":                   d.Log.Format,
 	}

@@ -65,6 +65,8 @@ func newHost(t testing.TB, o hostOpts) *host {
 	cfg.Auth.MaxFailures = 5
 	cfg.Plugins.Dir = filepath.Join(t.TempDir(), "plugins")
 	cfg.Plugins.CacheDir = wasmCache
+	// Push receivers in tests listen on loopback.
+	cfg.Webhooks.AllowInsecure = true
 	cfg.Plugins.Reload = 200 * time.Millisecond
 	if o.redis {
 		cfg.Redis.URL = os.Getenv("REDIS_URL")
@@ -85,7 +87,8 @@ func newHost(t testing.TB, o hostOpts) *host {
 	log := slog.New(slog.NewTextHandler(logw, nil))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := server.New(ctx, cfg, log, server.Options{CaptchaAnswers: func() string { return captchaAnswer }, Clock: o.clock})
+	srv, err := server.New(ctx, cfg, log, server.Options{CaptchaAnswers: func() string { return captchaAnswer }, Clock: o.clock,
+		WebhookInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

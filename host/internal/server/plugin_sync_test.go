@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -61,6 +62,23 @@ func TestPluginDataSync(t *testing.T) {
 		err := cl.Get(ctx, "/openapi/v1/plugins/probe-native/records/"+collection, q, &p)
 		return p, err
 	}
+	// A change is served once every transaction older than it has ended,
+	// in the whole cluster: the other tests' writes may hold it back a
+	// moment, so pulls wait for what they expect.
+	pullN := func(cursor string, n int) syncPage {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			p, err := pull(c, "messages", cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Items) >= n || time.Now().After(deadline) {
+				return p
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 
 	// No grant, no data.
 	_, err := pull(c, "messages", "")
@@ -105,10 +123,7 @@ func TestPluginDataSync(t *testing.T) {
 
 	// The first pull: both records, declared fields only, the personal one
 	// masked.
-	p, err := pull(c, "messages", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := pullN("", 2)
 	if len(p.Items) != 2 || p.Items[0].ID != "m1" || p.Items[1].ID != "m2" || p.Cursor == "" || p.More {
 		t.Fatalf("first pull: %+v", p)
 	}
@@ -126,10 +141,7 @@ func TestPluginDataSync(t *testing.T) {
 	if _, page, _ := h.scan("GET", "/c/"+codes[0]+"/delete?id=m2", nil, ""); !strings.Contains(page, "delete: <nil>") {
 		t.Fatalf("delete: %s", page)
 	}
-	next, err := pull(c, "messages", p.Cursor)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := pullN(p.Cursor, 2)
 	if len(next.Items) != 2 || next.Items[0].ID != "m1" || next.Items[0].Version != 2 || next.Items[0].Data["text"] != "井盖松动，已设围挡" ||
 		next.Items[1].ID != "m2" || !next.Items[1].Deleted || next.Items[1].Data != nil {
 		t.Fatalf("changes: %+v", next)
@@ -144,7 +156,7 @@ func TestPluginDataSync(t *testing.T) {
 	wg.Wait()
 	seen := map[string]int{}
 	cursor := next.Cursor
-	for range 20 {
+	for deadline := time.Now().Add(30 * time.Second); len(seen) < 12 && time.Now().Before(deadline); {
 		var pg syncPage
 		q := url.Values{"cursor": {cursor}, "pageSize": {"2"}}
 		if err := c.Get(ctx, "/openapi/v1/plugins/probe-native/records/messages", q, &pg); err != nil {
@@ -155,7 +167,7 @@ func TestPluginDataSync(t *testing.T) {
 		}
 		cursor = pg.Cursor
 		if !pg.More {
-			break
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	if len(seen) != 12 {
@@ -176,9 +188,9 @@ func TestPluginDataSync(t *testing.T) {
 
 	// Personal fields in full only when granted so.
 	h.must(admin, "PUT", "/console/plugins/probe-native/sync-grants/"+vendor.AppID, map[string]any{"collections": []string{"messages"}, "personal": true})
-	full, err := pull(c, "messages", "")
-	if err != nil || full.Items[0].ID != "m1" || full.Items[0].Data["who"] != "张三" {
-		t.Fatalf("full pull: %+v %v", full, err)
+	full := pullN("", 1)
+	if full.Items[0].ID != "m1" || full.Items[0].Data["who"] != "张三" {
+		t.Fatalf("full pull: %+v", full)
 	}
 	var audited int
 	h.srv.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_entries WHERE action = 'plugin.sync.grant' AND target = 'plugin:probe-native'`).Scan(&audited)

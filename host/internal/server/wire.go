@@ -25,6 +25,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/qr"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
 	"github.com/opencitycode/citycode/host/internal/ttlcache"
+	"github.com/opencitycode/citycode/host/internal/webhooks"
 )
 
 // Options are what tests may replace: the clock and the captcha answers.
@@ -32,6 +33,8 @@ import (
 type Options struct {
 	Clock          func() time.Time
 	CaptchaAnswers func() string
+	// WebhookInterval is how often due pushes are looked for (default 1 s).
+	WebhookInterval time.Duration
 }
 
 // wire builds the services and mounts their routes.
@@ -188,6 +191,18 @@ func (s *Server) wire(ctx context.Context) error {
 	if err := s.wirePlugins(ctx, api, engine, trail, evw, landingCodes{objects, enterprises}, people, sealer, clock); err != nil {
 		return err
 	}
+	hooks := webhooks.New(webhooks.Config{Pool: s.pool, PublicBase: s.publicBase(), AllowInsecure: s.cfg.Webhooks.AllowInsecure,
+		Audit: trail, Log: s.log, Clock: clock, Interval: s.opts.WebhookInterval,
+		Secret: func(ctx context.Context, appID string) ([]byte, error) {
+			sec, err := ten.AppSecrets(ctx, appID)
+			if err != nil {
+				return nil, err
+			}
+			return sec.Secret, nil
+		}})
+	hooks.Start(context.WithoutCancel(ctx))
+	s.closers = append(s.closers, hooks.Close)
+	api.Mount(hooks.Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
 	api.ServeOpenAPI()
