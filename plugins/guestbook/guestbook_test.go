@@ -19,7 +19,9 @@ import (
 // nothing stored, messages from a tourist and a logged-in citizen held
 // for review, the staff's queue and decisions (once each), the published
 // ones on the landing page newest first, likes refused to tourists and
-// counted once per citizen, and the export. The steps run in order.
+// counted once per citizen, comments (refused on a message not published
+// or through another code, held for review, shown once published), the
+// admin search, and the exports. The steps run in order.
 func TestInTheHost(t *testing.T) {
 	t.Parallel()
 	h := plugintest.Start(t, plugintest.Options{Config: `{"title":"社区留言板"}`})
@@ -171,7 +173,87 @@ func TestInTheHost(t *testing.T) {
 		t.Fatalf("%d likes stored", n)
 	}
 
-	// The export: every message, oldest first, authors masked.
+	// Comments: refused with nothing stored on a message not published or
+	// of another code, and on bad input; a tourist's and a citizen's held
+	// for review.
+	commentAs := func(v *plugintest.Visitor, code, id, content string) (int, string) {
+		t.Helper()
+		ct, body := form(content)
+		if v == nil {
+			status, page, _ := h.Post(t, code, "/comment?id="+id, ct, body)
+			return status, page
+		}
+		status, page, _ := v.Post(t, code, "/comment?id="+id, ct, body)
+		return status, page
+	}
+	if status, page := commentAs(nil, code, spam, "同意"); status != http.StatusNotFound || !strings.Contains(page, "没有找到该留言") {
+		t.Fatalf("comment on a rejected message: %d %s", status, page)
+	}
+	if status, _ := commentAs(nil, h.Code(1), first, "同意"); status != http.StatusNotFound {
+		t.Fatalf("comment through another code: %d", status)
+	}
+	if status, page := commentAs(nil, code, first, " "); status != http.StatusBadRequest || !strings.Contains(page, "请填写评论内容") {
+		t.Fatalf("empty comment: %d %s", status, page)
+	}
+	if status, page := commentAs(nil, code, first, strings.Repeat("长", 201)); status != http.StatusBadRequest || !strings.Contains(page, "评论不能超过 200 个字") {
+		t.Fatalf("long comment: %d %s", status, page)
+	}
+	if n := len(records("comments")); n != 0 {
+		t.Fatalf("%d comments after refusals", n)
+	}
+	status, page = commentAs(nil, code, first, "同感，昨晚也是黑的。")
+	if status != http.StatusCreated || !strings.Contains(page, "审核通过后") {
+		t.Fatalf("tourist comment: %d %s", status, page)
+	}
+	comment1 := between(page, `<span id="comment-id">`, "<")
+	status, page = commentAs(citizen, code, first, "我家电话 139xxxx")
+	if status != http.StatusCreated {
+		t.Fatalf("citizen comment: %d %s", status, page)
+	}
+	comment2 := between(page, `<span id="comment-id">`, "<")
+	if _, page = h.Get(t, code, "/"); strings.Contains(page, "同感") || !strings.Contains(page, "/comment?id="+first) {
+		t.Fatalf("a pending comment is public, or no comment form: %s", page)
+	}
+
+	// The staff review comments, once each.
+	if list = admin("GET", "/comments", ""); list["total"] != 2.0 || list["items"].([]any)[0].(map[string]any)["id"] != comment1 {
+		t.Fatalf("comment queue: %v", list)
+	}
+	if out := admin("POST", "/comments/review", `{"id":"`+comment1+`","approve":true}`); out["status"] != statusPublished {
+		t.Fatalf("publish comment: %v", out)
+	}
+	if out := admin("POST", "/comments/review", `{"id":"`+comment2+`","approve":false,"reason":"含个人信息"}`); out["status"] != statusRejected {
+		t.Fatalf("reject comment: %v", out)
+	}
+	if out, err := h.AdminErr("POST", "/comments/review", `{"id":"`+comment1+`","approve":false,"reason":"x"}`); err == nil ||
+		!strings.Contains(err.Error()+out, "该评论已审核") {
+		t.Fatalf("second comment review: %v %s", err, out)
+	}
+	_, page = h.Get(t, code, "/")
+	if item := between(page, `<li id="m-`+first+`">`, "</li>"); !strings.Contains(item, "同感，昨晚也是黑的。") || strings.Contains(page, "139xxxx") ||
+		!strings.Contains(item, `评论（<span class="comment-total">1</span>）`) {
+		t.Fatalf("landing with comments: %s", page)
+	}
+	if list = admin("GET", "/comments?status=全部&message="+first, ""); list["total"] != 2.0 {
+		t.Fatalf("comments of a message: %v", list)
+	}
+
+	// Search: q still takes the status; keyword, status, code and dates.
+	if list = admin("GET", "/messages?status=全部&keyword=路灯&code="+code, ""); list["total"] != 1.0 ||
+		list["items"].([]any)[0].(map[string]any)["id"] != first || list["items"].([]any)[0].(map[string]any)["comments"] != 1.0 {
+		t.Fatalf("keyword search: %v", list)
+	}
+	if list = admin("GET", "/messages?q=已拒绝&keyword=红包", ""); list["total"] != 1.0 || list["truncated"] != false {
+		t.Fatalf("keyword and q: %v", list)
+	}
+	if list = admin("GET", "/messages?status=全部&to=2020-01-01", ""); list["total"] != 0.0 {
+		t.Fatalf("dates: %v", list)
+	}
+	if out, err := h.AdminErr("GET", "/messages?status=全部&from=2026-13-01", ""); err == nil || !strings.Contains(err.Error()+out, "YYYY-MM-DD") {
+		t.Fatalf("bad date: %v %s", err, out)
+	}
+
+	// The exports: every message and comment, oldest first, authors masked.
 	file := filepath.Join(t.TempDir(), "messages.xlsx")
 	h.CLI(t, "plugin", "records", "guestbook", "messages", "--export", file)
 	wb, err := excelize.OpenFile(file)
@@ -182,19 +264,37 @@ func TestInTheHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := []string{"编号", "码", "创建时间", "更新时间", "留言对象", "留言内容", "状态", "留言人标识", "留言人", "点赞数", "审核人", "审核时间", "审核意见"}
+	wantHeader := []string{"编号", "码", "创建时间", "更新时间", "留言对象", "留言内容", "状态", "留言人标识", "留言人", "点赞数", "评论数", "审核人", "审核时间", "审核意见"}
 	if len(rows) != 4 || strings.Join(rows[0], "|") != strings.Join(wantHeader, "|") {
 		t.Fatalf("export: %q", rows)
 	}
 	if r := rows[1]; r[0] != first || r[1] != code || r[4] != "演示设施 1 号" || r[5] != "步道的路灯晚上不亮，请修理。" || r[6] != statusPublished ||
-		r[7] != "" || r[9] != "2" || r[10] != "cli" {
+		r[7] != "" || r[9] != "2" || r[10] != "1" || r[11] != "cli" {
 		t.Fatalf("export row: %q", r)
 	}
-	if r := rows[2]; r[0] != second || r[7] != "v********" || r[8] != "张*" || r[9] != "0" {
+	if r := rows[2]; r[0] != second || r[7] != "v********" || r[8] != "张*" || r[9] != "0" || r[10] != "0" {
 		t.Fatalf("export second row: %q", r)
 	}
-	if r := rows[3]; r[0] != spam || r[6] != statusRejected || len(r) < 13 || r[12] != "广告" {
+	if r := rows[3]; r[0] != spam || r[6] != statusRejected || len(r) < 14 || r[13] != "广告" {
 		t.Fatalf("export third row: %q", r)
+	}
+	file = filepath.Join(t.TempDir(), "comments.xlsx")
+	h.CLI(t, "plugin", "records", "guestbook", "comments", "--export", file)
+	if wb, err = excelize.OpenFile(file); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err = wb.GetRows("评论"); err != nil {
+		t.Fatal(err)
+	}
+	wantHeader = []string{"编号", "码", "创建时间", "更新时间", "留言编号", "留言对象", "评论内容", "状态", "评论人标识", "评论人", "审核人", "审核时间", "审核意见"}
+	if len(rows) != 3 || strings.Join(rows[0], "|") != strings.Join(wantHeader, "|") {
+		t.Fatalf("comments export: %q", rows)
+	}
+	if r := rows[1]; r[0] != comment1 || r[1] != code || r[4] != first || r[6] != "同感，昨晚也是黑的。" || r[7] != statusPublished || r[8] != "" {
+		t.Fatalf("comments export row: %q", r)
+	}
+	if r := rows[2]; r[0] != comment2 || r[7] != statusRejected || r[8] != "v********" || r[9] != "张*" || len(r) < 13 || r[12] != "含个人信息" {
+		t.Fatalf("comments export second row: %q", r)
 	}
 }
 

@@ -23,7 +23,7 @@ var _ plugin.Handler = handler{}
 type access int
 
 const (
-	anyone   access = iota // citizens, tourists included: reading and leaving messages
+	anyone   access = iota // citizens, tourists included: reading, leaving messages and comments
 	login                  // logged-in citizens: a like is counted once per person
 	operator               // console operators, through the host's admin routes
 )
@@ -36,11 +36,14 @@ type route struct {
 // routes is the registry of the manifest's routes; a unit test checks that
 // it and plugin.json agree.
 var routes = map[string]route{
-	"home":           {serve: home},
-	"post":           {serve: post},
-	"like":           {serve: like, access: login},
-	"admin-messages": {serve: listMessages, access: operator},
-	"admin-review":   {serve: review, access: operator},
+	"home":                 {serve: home},
+	"post":                 {serve: post},
+	"like":                 {serve: like, access: login},
+	"comment":              {serve: postComment},
+	"admin-messages":       {serve: listMessages, access: operator},
+	"admin-review":         {serve: reviewMessage, access: operator},
+	"admin-comments":       {serve: listComments, access: operator},
+	"admin-comment-review": {serve: reviewComment, access: operator},
 }
 
 // call is one request being served.
@@ -147,6 +150,22 @@ func conflict(code, msg string) error {
 func stamp(t time.Time) string { return t.In(cst).Format(time.RFC3339) }
 
 var idRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,40}$`)
+
+// tokenRe is a code's token, as the staff give it in filters.
+var tokenRe = regexp.MustCompile(`^[A-Za-z0-9_-]{4,64}$`)
+
+// tokenOf takes a code's token out of its URL ({publicBase}/c/{token}),
+// so that the staff may paste either.
+func tokenOf(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndex(s, "/c/"); i >= 0 {
+		s = s[i+3:]
+		if j := strings.IndexAny(s, "/?#"); j >= 0 {
+			s = s[:j]
+		}
+	}
+	return s
+}
 
 // readForm parses a urlencoded body (the pages post nothing else).
 func readForm(req *plugin.Request) (url.Values, error) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
 )
@@ -48,6 +49,9 @@ func TestManifest(t *testing.T) {
 	if routes["like"].access != login {
 		t.Error("likes must need a login")
 	}
+	if routes["comment"].access != anyone {
+		t.Error("comments follow messages: tourists may comment, everything waits for review")
+	}
 	if m.Runtime != plugin.WASM || m.Entry != "guestbook.wasm" {
 		t.Errorf("runtime %s, entry %s", m.Runtime, m.Entry)
 	}
@@ -60,7 +64,8 @@ func TestManifest(t *testing.T) {
 			}
 		}
 	}
-	if !personal["messages.author"] || !personal["messages.authorName"] || !personal["likes.visitor"] || personal["messages.content"] {
+	if !personal["messages.author"] || !personal["messages.authorName"] || !personal["likes.visitor"] || personal["messages.content"] ||
+		!personal["comments.author"] || !personal["comments.authorName"] || personal["comments.content"] || personal["comments.message"] {
 		t.Errorf("personal fields %v", personal)
 	}
 }
@@ -115,6 +120,60 @@ func TestCheckMessage(t *testing.T) {
 	}
 }
 
+// Comments are checked as messages, within 200 characters, and named
+// 评论 in the refusals.
+func TestCheckComment(t *testing.T) {
+	if s, err := checkContent(url.Values{"content": {" " + strings.Repeat("评", 200) + " "}}, maxComment, "评论"); err != nil || len([]rune(s)) != 200 {
+		t.Fatalf("200 characters: %v", err)
+	}
+	_, err := checkContent(url.Values{"content": {strings.Repeat("评", 201)}}, maxComment, "评论")
+	if wantCode(t, err, plugin.ErrInvalid); !strings.Contains(err.Error(), "评论不能超过 200 个字") {
+		t.Fatal(err)
+	}
+	_, err = checkContent(url.Values{}, maxComment, "评论")
+	if wantCode(t, err, "MissingParameter"); !strings.Contains(err.Error(), "请填写评论内容") {
+		t.Fatal(err)
+	}
+}
+
+func TestParseFilter(t *testing.T) {
+	req := func(q string) *plugin.Request {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &plugin.Request{Query: v}
+	}
+	f, err := parseFilter(req(""), "messages")
+	if err != nil || f.status != statusPending || f.query.Newest || f.query.Where["status"] != statusPending || len(f.keywords) != 0 {
+		t.Fatalf("default: %+v %v", f, err)
+	}
+	// q is the older name of status.
+	if f, err = parseFilter(req("q=已发布"), "messages"); err != nil || f.status != statusPublished || !f.query.Newest {
+		t.Fatalf("q: %+v %v", f, err)
+	}
+	f, err = parseFilter(req("status=全部&q=全部&keyword=+路灯++Wifi+&code=http://city.test/c/tok-1%3Fx&from=2026-05-01&to=2026-05-31"), "comments")
+	if err != nil || f.query.Collection != "comments" || f.query.Where != nil || f.query.CodeToken != "tok-1" ||
+		strings.Join(f.keywords, "|") != "路灯|wifi" || !f.query.From.Equal(time.Date(2026, 5, 1, 0, 0, 0, 0, cst)) ||
+		!f.query.To.Equal(time.Date(2026, 6, 1, 0, 0, 0, 0, cst)) {
+		t.Fatalf("every filter: %+v %v", f, err)
+	}
+	if !f.matches("路灯不亮，WiFi 也断了") || f.matches("路灯不亮") {
+		t.Fatal("every keyword must be contained, in any case")
+	}
+	for _, q := range []string{"q=待审核&status=已发布", "status=草稿", "q=路灯", "code=a/b", "code=abc", "from=2026-5-1",
+		"to=昨天", "from=2026-05-02&to=2026-05-01", "keyword=" + strings.Repeat("词", 51), "keyword=a+b+c+d+e+f", "keyword=a%00b",
+		"keyword=a%1Bb"} {
+		if _, err := parseFilter(req(q), "messages"); !plugin.IsCode(err, plugin.ErrInvalid) {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	// A single day is from and to the same date.
+	if _, err := parseFilter(req("from=2026-05-01&to=2026-05-01"), "messages"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestReadDecision(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, code string
@@ -128,9 +187,10 @@ func TestReadDecision(t *testing.T) {
 		{"long reason", `{"id":"r1","approve":false,"reason":"` + strings.Repeat("长", 501) + `"}`, plugin.ErrInvalid},
 		{"unknown field", `{"id":"r1","approve":true,"x":1}`, plugin.ErrInvalid},
 		{"not JSON", `approve`, plugin.ErrInvalid},
+		{"NUL in the reason", `{"id":"r1","approve":false,"reason":"a\u0000b"}`, plugin.ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := readDecision([]byte(tc.body))
+			_, err := readDecision([]byte(tc.body), "评论")
 			if tc.code == "" {
 				if err != nil {
 					t.Fatal(err)
