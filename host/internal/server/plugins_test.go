@@ -463,6 +463,28 @@ func TestPluginIsolation(t *testing.T) {
 		if a := h.call("", "GET", "/console/plugins/probe-wasm/admin/stats", nil); a.Status != 401 {
 			t.Fatalf("admin route without a session: %d", a.Status)
 		}
+		// An operator who may read plugins reads, and changes nothing: a
+		// plugin's POST admin routes (reviews, settings) and data grants need
+		// plugin.update.
+		var role struct {
+			ID int64 `json:"id"`
+		}
+		h.must(admin, "POST", "/console/roles", map[string]any{"code": "plugin_viewer", "name": "插件查看",
+			"menuIds": []int64{permissionMenus(t, h, admin)["plugin.read"]}}).decode(t, &role)
+		var op struct {
+			Password string `json:"password"`
+		}
+		h.must(admin, "POST", "/console/operators", map[string]any{"account": "plugin_viewer", "name": "插件查看员", "roleIds": []int64{role.ID}}).decode(t, &op)
+		viewer := h.firstLogin("plugin_viewer", op.Password)
+		if a := h.call(viewer, "GET", "/console/plugins/probe-wasm/admin/stats", nil); a.Status != 200 {
+			t.Fatalf("reader on a GET admin route: %d %s", a.Status, a.Msg)
+		}
+		if a := h.call(viewer, "POST", "/console/plugins/probe-wasm/admin/stats", map[string]any{"n": 1}); a.Status != 403 {
+			t.Fatalf("reader on a POST admin route: %d %s", a.Status, a.Msg)
+		}
+		if a := h.call(viewer, "GET", "/console/plugins/probe-wasm/records/messages/export", nil); a.Status != 200 {
+			t.Fatalf("reader exporting: %d %s", a.Status, a.Msg)
+		}
 	})
 	t.Run("undeclared capability is denied and audited", func(t *testing.T) {
 		_, page, _ := h.scan("GET", "/c/"+codes[0]+"/undeclared", nil, "")
