@@ -79,6 +79,9 @@ func builtinMenus() []builtinMenu {
 		verbs([][2]string{{"install", "安装"}, {"enable", "启用"}, {"disable", "停用"}, {"update", "配置"}})...)...)
 	add(pageMenus("group:plugins", "landing", "落地页管理", "/plugins/landing", verbs(crud, [][2]string{{"review", "审核"}})...)...)
 
+	add(group("group:scene", "", "场景管控", "/scene", "dashboard"))
+	add(pageMenus("group:scene", "traffic", "场景限流管控", "/scene/traffic", verbs(crud, [][2]string{{"restore", "恢复服务"}})...)...)
+
 	add(group("group:users", "", "用户服务", "/users", "user"))
 	add(pageMenus("group:users", "person", "用户信息管理", "/users/persons")...)
 

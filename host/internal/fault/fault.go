@@ -10,6 +10,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error for transport mapping.
@@ -131,6 +132,9 @@ type Error struct {
 	Code    string // stable dotted API code
 	Message string // for people; safe to show to the caller
 	Err     error  // the cause, for logs only; never shown to callers
+	// RetryAfter, on a 429, is when the caller may try again (the
+	// Retry-After header); zero means one second.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -63,6 +63,12 @@ type AppVerifier interface {
 	VerifyApp(ctx context.Context, r SignedRequest) (*VerifiedApp, error)
 }
 
+// Limiter admits an app's call of a route, or refuses it (429) when a
+// traffic limit of the route is reached (scene traffic control).
+type Limiter interface {
+	Admit(ctx context.Context, route *Route, appID string) error
+}
+
 // Observer is told about every completed console or app call (after the
 // handler ran), e.g. to write the audit trail. It must not fail the request.
 type Observer interface {
@@ -86,6 +92,7 @@ type Config struct {
 	Console      ConsoleAuthenticator
 	Authz        Authorizer
 	Apps         AppVerifier
+	Limiter      Limiter // nil: no traffic limits
 	Observer     Observer
 	Registry     *prometheus.Registry // nil: no /metrics
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed for the
@@ -289,6 +296,11 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 				if err == nil {
 					act = &actor.Actor{Kind: actor.KindApp, AppID: v.AppID, PlatformID: v.PlatformID}
 					body, seal = v.Body, v.Seal
+					// Counted once the signature holds: a forger cannot spend
+					// an app's allowance.
+					if a.cfg.Limiter != nil {
+						err = a.cfg.Limiter.Admit(ctx, r, v.AppID)
+					}
 				}
 			}
 			if err != nil {
@@ -382,7 +394,11 @@ func (a *API) writeError(c echo.Context, err error, seal func([]byte) ([]byte, e
 		a.cfg.Log.ErrorContext(ctx, "request failed", "request_id", RequestID(ctx), "err", err)
 	}
 	if status == http.StatusTooManyRequests {
-		c.Response().Header().Set("Retry-After", "1")
+		after := "1"
+		if fe, ok := fault.As(err); ok && fe.RetryAfter > time.Second {
+			after = strconv.Itoa(int((fe.RetryAfter + time.Second - 1) / time.Second))
+		}
+		c.Response().Header().Set("Retry-After", after)
 	}
 	a.writeBody(c, status, marshalEnvelope(nil, eb, RequestID(ctx)), seal)
 	return status

@@ -24,6 +24,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/qr"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
+	"github.com/opencitycode/citycode/host/internal/traffic"
 	"github.com/opencitycode/citycode/host/internal/ttlcache"
 	"github.com/opencitycode/citycode/host/internal/webhooks"
 )
@@ -153,12 +154,19 @@ func (s *Server) wire(ctx context.Context) error {
 		Window: s.cfg.Security.SignatureWindow, NonceTTL: s.cfg.Security.NonceTTL,
 	})
 
+	var shared redis.UniversalClient
+	if s.redis != nil {
+		shared = s.redis
+	}
+	limits := traffic.New(traffic.Config{Pool: s.pool, Redis: shared, Clock: clock, Log: s.log})
+
 	api, err := httpapi.New(httpapi.Config{
 		Log:            s.log,
 		MaxBodyBytes:   s.cfg.HTTP.MaxBodyBytes,
 		Console:        authSvc,
 		Authz:          engine,
 		Apps:           appVerifier{verifier},
+		Limiter:        limits,
 		Observer:       &auditObserver{trail: trail, log: s.log},
 		Registry:       s.registry(),
 		TrustedProxies: s.cfg.HTTP.TrustedProxies,
@@ -203,8 +211,10 @@ func (s *Server) wire(ctx context.Context) error {
 	hooks.Start(context.WithoutCancel(ctx))
 	s.closers = append(s.closers, hooks.Close)
 	api.Mount(hooks.Routes()...)
+	api.Mount(limits.Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
+	limits.KnowRoutes(api.Routes())
 	api.ServeOpenAPI()
 	return nil
 }
