@@ -32,6 +32,9 @@ type Objects struct {
 	events     *events.Writer
 	publicBase string
 	jobs       *qr.Jobs // batch image jobs (WithJobs); nil: pre-issue cannot submit one
+	// scanned answers whether a scanned URL's domain is on the platform's
+	// scan whitelist (WithScanWhitelist); nil: only the public base's.
+	scanned func(ctx context.Context, platformID, url string) (bool, error)
 
 	sweepMu sync.Mutex
 	stop    context.CancelFunc // of the running sweep; nil when none
@@ -487,6 +490,9 @@ func industryClash(ctx context.Context, q queryer, typ *objectType, code, token 
 // FailedOperation.CodeNotActive, saying which.
 func (o *Objects) Verify(ctx context.Context, appID, callerPlatform, code, orgID string) (*ObjectCode, error) {
 	if err := storable("acceptOrgId", orgID); err != nil {
+		return nil, err
+	}
+	if err := o.recognized(ctx, callerPlatform, code); err != nil {
 		return nil, err
 	}
 	c, platform, byNumber, err := o.find(ctx, nil, code, false)

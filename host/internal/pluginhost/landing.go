@@ -223,7 +223,7 @@ func (s *Service) servePlugin(w http.ResponseWriter, r *http.Request, l *loaded,
 		s.page(w, pluginErrorStatus(out.Error.Code), "操作未完成", out.Error.Message, r)
 		return
 	}
-	s.writeResponse(w, r, out.Response, own)
+	s.writeResponse(w, r, out.Response, own, platformID)
 }
 
 func pluginErrorStatus(code string) int {
@@ -334,8 +334,9 @@ func pickHeaders(h http.Header) map[string]string {
 }
 
 // writeResponse writes a plugin's response with only the headers a page
-// may set, and redirects only to the plugin's own pages (no open redirect).
-func (s *Service) writeResponse(w http.ResponseWriter, r *http.Request, resp *plugin.Response, own string) {
+// may set, and redirects only to the plugin's own pages or to https
+// addresses on the platform's service whitelist (no open redirect).
+func (s *Service) writeResponse(w http.ResponseWriter, r *http.Request, resp *plugin.Response, own, platformID string) {
 	h := w.Header()
 	securityHeaders(h)
 	status := resp.Status
@@ -347,7 +348,7 @@ func (s *Service) writeResponse(w http.ResponseWriter, r *http.Request, resp *pl
 		case "Content-Type", "Cache-Control", "Content-Disposition", "Content-Language":
 			h.Set(k, v)
 		case "Location":
-			if !s.ownLocation(v, own) {
+			if !s.ownLocation(v, own) && !s.whitelisted(r.Context(), platformID, v) {
 				s.log.Warn("plugin redirect refused", "location", v)
 				s.page(w, http.StatusBadGateway, "跳转被拒绝", "该服务试图跳转到未经许可的地址。", r)
 				return
@@ -367,18 +368,36 @@ func (s *Service) writeResponse(w http.ResponseWriter, r *http.Request, resp *pl
 // ownLocation accepts redirects to the code's own pages (below own,
 // /c/{token} or /e/{token}), relative or absolute on the public base.
 func (s *Service) ownLocation(loc, own string) bool {
+	// Browsers read a backslash as a slash (\\evil.example is
+	// //evil.example, another host) and drop tabs and newlines.
+	if strings.ContainsAny(loc, "\\\t\r\n\x00") {
+		return false
+	}
 	u, err := url.Parse(loc)
-	if err != nil || u.User != nil {
+	if err != nil || u.User != nil || strings.Contains(u.Path, "..") {
 		return false
 	}
 	if u.Scheme == "" && u.Host == "" {
-		return u.Path == own || strings.HasPrefix(u.Path, own+"/") || (!strings.HasPrefix(u.Path, "/") && u.Path != "" && !strings.Contains(u.Path, ".."))
+		return u.Path == own || strings.HasPrefix(u.Path, own+"/") || (!strings.HasPrefix(u.Path, "/") && u.Path != "")
 	}
 	base, err := url.Parse(s.cfg.PublicBase)
 	if err != nil {
 		return false
 	}
 	return u.Scheme == base.Scheme && u.Host == base.Host && (u.Path == own || strings.HasPrefix(u.Path, own+"/"))
+}
+
+// whitelisted reports whether a redirect target is on the platform's
+// service whitelist.
+func (s *Service) whitelisted(ctx context.Context, platformID, loc string) bool {
+	if s.cfg.Services == nil {
+		return false
+	}
+	ok, err := s.cfg.Services(ctx, platformID, loc)
+	if err != nil {
+		s.log.Warn("service whitelist unavailable: redirect refused", "err", err)
+	}
+	return ok && err == nil
 }
 
 func securityHeaders(h http.Header) {

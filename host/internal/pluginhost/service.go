@@ -61,6 +61,10 @@ type Config struct {
 	CallTimeout time.Duration
 	// MainPlatformID is the main platform: its admins manage plugins.
 	MainPlatformID string
+	// Services answers whether a URL outside the code's own pages is on
+	// the platform's service whitelist (服务白名单), where a plugin may then
+	// redirect; nil: only the code's own pages.
+	Services func(ctx context.Context, platformID, url string) (bool, error)
 }
 
 // Service is the plugin host.

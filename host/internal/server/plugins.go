@@ -17,6 +17,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/pluginhost"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
+	"github.com/opencitycode/citycode/host/internal/whitelist"
 	"github.com/opencitycode/citycode/sdk/plugin"
 )
 
@@ -29,9 +30,13 @@ func (s *Server) wirePlugins(ctx context.Context, api *httpapi.API, engine *poli
 		Pool: s.pool, Authz: engine, Audit: trail, Events: evw, Codes: codes, Persons: holders{people},
 		Runtimes: pluginhost.DefaultRuntimes{Dir: s.cfg.Plugins.Dir, CacheDir: s.cfg.Plugins.CacheDir, Log: s.log, Timeout: s.cfg.Plugins.CallTimeout},
 		Log:      s.log, Clock: clock, PublicBase: s.publicBase(),
-		PseudonymKey:   []byte(sealer.BlindIndex("plugin visitor pseudonyms", "pluginhost.pseudonym")),
-		Reload:         s.cfg.Plugins.Reload,
-		CallTimeout:    s.cfg.Plugins.CallTimeout,
+		PseudonymKey: []byte(sealer.BlindIndex("plugin visitor pseudonyms", "pluginhost.pseudonym")),
+		Reload:       s.cfg.Plugins.Reload,
+		CallTimeout:  s.cfg.Plugins.CallTimeout,
+		Services: func(ctx context.Context, platformID, u string) (bool, error) {
+			ok, _, err := s.whitelist.Allowed(ctx, whitelist.KindService, platformID, u)
+			return ok, err
+		},
 		MainPlatformID: tenancy.MainPlatformID,
 	})
 	if err != nil {

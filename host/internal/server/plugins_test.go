@@ -193,7 +193,7 @@ func manifestWith(t testing.TB, src string, edit func(m map[string]any)) []byte 
 func probeManifest(t testing.TB, name, runtime, entry string) []byte {
 	t.Helper()
 	routes := []map[string]any{}
-	for _, r := range []string{"home", "panic", "loop", "alloc", "exit", "slow", "undeclared", "peek", "resolve", "write", "delete", "caps", "modify", "once"} {
+	for _, r := range []string{"home", "panic", "loop", "alloc", "exit", "slow", "undeclared", "peek", "resolve", "write", "delete", "go", "caps", "modify", "once"} {
 		path := "/" + r
 		if r == "home" {
 			path = "/"

@@ -29,6 +29,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/pluginhost"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/store"
+	"github.com/opencitycode/citycode/host/internal/whitelist"
 )
 
 // Version is the host's version, set at build time with -ldflags.
@@ -36,17 +37,19 @@ var Version = "dev"
 
 // Server is a wired host.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	opts    Options
-	pool    *pgxpool.Pool
-	redis   *redis.Client
-	policy  *policy.Engine
-	audit   *audit.Logger
-	plugins *pluginhost.Service
-	api     *httpapi.API
-	ready   atomic.Bool
-	closers []func(context.Context) error
+	cfg   config.Config
+	log   *slog.Logger
+	opts  Options
+	pool  *pgxpool.Pool
+	redis *redis.Client
+	// whitelist is the scan and service whitelists, for the plugin host.
+	whitelist *whitelist.Service
+	policy    *policy.Engine
+	audit     *audit.Logger
+	plugins   *pluginhost.Service
+	api       *httpapi.API
+	ready     atomic.Bool
+	closers   []func(context.Context) error
 
 	// FirstStart is set when this start created the initial administrator;
 	// InitialPassword is its one-time password.

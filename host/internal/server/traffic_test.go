@@ -79,7 +79,9 @@ func TestTrafficLimitsAcrossNodes(t *testing.T) {
 					admitted.Add(1)
 					return
 				}
-				var env struct{ Response struct{ Error struct{ Code string } } }
+				var env struct {
+					Response struct{ Error struct{ Code string } }
+				}
 				_ = json.Unmarshal(raw, &env)
 				mu.Lock()
 				codes[strconv.Itoa(resp.StatusCode)+" "+env.Response.Error.Code]++

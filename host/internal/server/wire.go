@@ -27,6 +27,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/traffic"
 	"github.com/opencitycode/citycode/host/internal/ttlcache"
 	"github.com/opencitycode/citycode/host/internal/webhooks"
+	"github.com/opencitycode/citycode/host/internal/whitelist"
 )
 
 // Options are what tests may replace: the clock and the captcha answers.
@@ -131,7 +132,13 @@ func (s *Server) wire(ctx context.Context) error {
 	// Workers run until Close, not until the start-up context ends.
 	jobs.Start(context.WithoutCancel(ctx))
 	s.closers = append(s.closers, jobs.Close)
-	objects, err := codeengine.NewObjects(rules, evw, s.publicBase(), codeengine.WithJobs(jobs))
+	lists := whitelist.New(whitelist.Config{Pool: s.pool, MainPlatformID: tenancy.MainPlatformID, Clock: clock})
+	s.whitelist = lists
+	objects, err := codeengine.NewObjects(rules, evw, s.publicBase(), codeengine.WithJobs(jobs),
+		codeengine.WithScanWhitelist(func(ctx context.Context, platformID, u string) (bool, error) {
+			ok, _, err := lists.Allowed(ctx, whitelist.KindScan, platformID, u)
+			return ok, err
+		}))
 	if err != nil {
 		return err
 	}
@@ -212,6 +219,7 @@ func (s *Server) wire(ctx context.Context) error {
 	s.closers = append(s.closers, hooks.Close)
 	api.Mount(hooks.Routes()...)
 	api.Mount(limits.Routes()...)
+	api.Mount(lists.Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
 	limits.KnowRoutes(api.Routes())

@@ -82,3 +82,14 @@ func (c *Cache[K, V]) Delete(k K) {
 	delete(s.m, k)
 	s.mu.Unlock()
 }
+
+// Clear drops every entry (a change that touches many keys, made on this
+// node, applies here at once).
+func (c *Cache[K, V]) Clear() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		clear(s.m)
+		s.mu.Unlock()
+	}
+}

@@ -90,6 +90,9 @@ func handle(ctx context.Context, host *plugin.Host, req *plugin.Request) (*plugi
 		doc := []byte(fmt.Sprintf(`{"text":%q,"who":%q,"extra":"undeclared"}`, req.QueryValue("text"), req.QueryValue("who")))
 		_, err := host.PutRecord(ctx, plugin.Record{Collection: "messages", ID: req.QueryValue("id"), CodeToken: req.Code.Token, Doc: doc})
 		return plugin.HTML(200, fmt.Sprintf("write: %v", err)), nil
+	case "go":
+		// Redirects wherever it is told: the host decides what may pass.
+		return &plugin.Response{Status: 302, Header: map[string]string{"Location": req.QueryValue("to")}}, nil
 	case "delete":
 		err := host.DeleteRecord(ctx, "messages", req.QueryValue("id"))
 		return plugin.HTML(200, fmt.Sprintf("delete: %v", err)), nil
