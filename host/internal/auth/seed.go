@@ -83,6 +83,9 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:scene", "traffic", "场景限流管控", "/scene/traffic", verbs(crud, [][2]string{{"restore", "恢复服务"}})...)...)
 	add(pageMenus("group:scene", "whitelist", "白名单管理", "/scene/whitelists", [2]string{"create", "新增"}, [2]string{"delete", "删除"})...)
 
+	add(group("group:risk", "", "城市码风控", "/risk", "safety"))
+	add(pageMenus("group:risk", "blacklist", "黑名单管理", "/risk/blacklist", [2]string{"create", "新增"}, [2]string{"update", "解除"})...)
+
 	add(group("group:users", "", "用户服务", "/users", "user"))
 	add(pageMenus("group:users", "person", "用户信息管理", "/users/persons")...)
 

@@ -114,6 +114,9 @@ type Config struct {
 	Events  Events
 	Log     *slog.Logger
 	Clock   func() time.Time
+	// Users refuses a blacklisted user (风控用户黑名单) on show and decode;
+	// nil: none.
+	Users func(ctx context.Context, userID string) error
 }
 
 // Service serves the code API. It is safe for concurrent use.
@@ -127,6 +130,7 @@ type Service struct {
 	log     *slog.Logger
 	clock   func() time.Time
 	revoked *ttlcache.Cache[revocationKey, time.Time]
+	users   func(ctx context.Context, userID string) error
 }
 
 type revocationKey struct {
@@ -140,7 +144,10 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("codeapi: Pool, Rules, Codes, Persons, Sealer and Events are required")
 	}
 	s := &Service{pool: cfg.Pool, rules: cfg.Rules, codes: cfg.Codes, persons: cfg.Persons, sealer: cfg.Sealer,
-		events: cfg.Events, log: cfg.Log, clock: cfg.Clock}
+		events: cfg.Events, log: cfg.Log, clock: cfg.Clock, users: cfg.Users}
+	if s.users == nil {
+		s.users = func(context.Context, string) error { return nil }
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

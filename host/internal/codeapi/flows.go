@@ -102,6 +102,9 @@ func (s *Service) show(ctx context.Context, family string, in *ShowIn) (*shown, 
 	if userID == "" {
 		return nil, fault.Missing("userId")
 	}
+	if err := s.users(ctx, userID); err != nil {
+		return nil, err
+	}
 	u, err := s.persons.User(ctx, a.AppID, userID)
 	if err != nil {
 		return nil, err
@@ -206,6 +209,9 @@ func (s *Service) verify(ctx context.Context, family string, in *DecodeIn, id st
 			// never a client mistake; refuse like a forgery.
 			return d, fault.E(fault.Invalid, fault.CodeCodeTampered, "the code names no holder")
 		}
+		return d, err
+	}
+	if err := s.users(ctx, u.UserID); err != nil {
 		return d, err
 	}
 	d.user = u

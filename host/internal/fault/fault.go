@@ -68,6 +68,7 @@ const (
 	CodeSessionExpired         = "AuthFailure.SessionExpired"
 	CodePasswordChangeRequired = "AuthFailure.PasswordChangeRequired"
 	CodeUnauthorizedOperation  = "UnauthorizedOperation"
+	CodeBlacklisted            = "UnauthorizedOperation.Blacklisted"
 	CodeResourceNotFound       = "ResourceNotFound"
 	CodeResourceInUse          = "ResourceInUse"
 	CodeResourceAlreadyExists  = "ResourceAlreadyExists"
@@ -108,6 +109,7 @@ var Codes = []struct {
 	{CodeSessionExpired, Unauthenticated, "the console session is missing or expired"},
 	{CodePasswordChangeRequired, Denied, "the one-time password must be changed first"},
 	{CodeUnauthorizedOperation, Denied, "the caller may not perform this operation on this resource"},
+	{CodeBlacklisted, Denied, "the caller's IP address or access account is on a blacklist (黑名单)"},
 	{CodeResourceNotFound, NotFound, "the resource does not exist"},
 	{CodeResourceInUse, Conflict, "the resource is in use and cannot be changed this way"},
 	{CodeResourceAlreadyExists, Conflict, "a resource with this identity already exists"},

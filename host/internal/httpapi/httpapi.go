@@ -69,6 +69,13 @@ type Limiter interface {
 	Admit(ctx context.Context, route *Route, appID string) error
 }
 
+// Gate refuses callers on a blacklist (风控黑名单): an IP address on every
+// request, an app's access account on its signed calls.
+type Gate interface {
+	AllowIP(ctx context.Context, ip string) error
+	AllowApp(ctx context.Context, appID string) error
+}
+
 // Observer is told about every completed console or app call (after the
 // handler ran), e.g. to write the audit trail. It must not fail the request.
 type Observer interface {
@@ -93,6 +100,7 @@ type Config struct {
 	Authz        Authorizer
 	Apps         AppVerifier
 	Limiter      Limiter // nil: no traffic limits
+	Gate         Gate    // nil: no blacklists
 	Observer     Observer
 	Registry     *prometheus.Registry // nil: no /metrics
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed for the
@@ -127,7 +135,7 @@ func New(cfg Config) (*API, error) {
 	e.IPExtractor = ext
 	a := &API{e: e, cfg: cfg, bind: newBinder()}
 	e.HTTPErrorHandler = a.echoError
-	e.Use(a.requestContext, a.recoverPanics)
+	e.Use(a.requestContext, a.recoverPanics, a.gate)
 	if cfg.Registry != nil {
 		a.dur = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "citycode_http_request_duration_seconds",
@@ -138,6 +146,26 @@ func New(cfg Config) (*API, error) {
 		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})))
 	}
 	return a, nil
+}
+
+// gate refuses a blacklisted IP address on every path but the probes: the
+// API with its envelope, landing pages with a page.
+func (a *API) gate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := c.Request().URL.Path
+		if a.cfg.Gate == nil || p == "/healthz" || p == "/readyz" || p == "/metrics" {
+			return next(c)
+		}
+		err := a.cfg.Gate.AllowIP(c.Request().Context(), c.RealIP())
+		if err == nil {
+			return next(c)
+		}
+		if strings.HasPrefix(p, "/c/") || strings.HasPrefix(p, "/e/") {
+			return c.HTML(http.StatusForbidden, `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>访问受限</title><p>您的网络地址已被限制访问，如有疑问请联系平台。</p>`)
+		}
+		a.writeError(c, err, nil)
+		return nil
+	}
 }
 
 // Handler returns the http.Handler serving every mounted route.
@@ -298,7 +326,10 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 					body, seal = v.Body, v.Seal
 					// Counted once the signature holds: a forger cannot spend
 					// an app's allowance.
-					if a.cfg.Limiter != nil {
+					if a.cfg.Gate != nil {
+						err = a.cfg.Gate.AllowApp(ctx, v.AppID)
+					}
+					if err == nil && a.cfg.Limiter != nil {
 						err = a.cfg.Limiter.Admit(ctx, r, v.AppID)
 					}
 				}

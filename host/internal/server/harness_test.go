@@ -67,6 +67,9 @@ func newHost(t testing.TB, o hostOpts) *host {
 	cfg.Plugins.CacheDir = wasmCache
 	// Push receivers in tests listen on loopback.
 	cfg.Webhooks.AllowInsecure = true
+	// The test client stands for a proxy: X-Forwarded-For names the caller
+	// (the blacklist tests come from many addresses).
+	cfg.HTTP.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}
 	cfg.Plugins.Reload = 200 * time.Millisecond
 	if o.redis {
 		cfg.Redis.URL = os.Getenv("REDIS_URL")

@@ -23,6 +23,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/persons"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/qr"
+	"github.com/opencitycode/citycode/host/internal/risk"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
 	"github.com/opencitycode/citycode/host/internal/traffic"
 	"github.com/opencitycode/citycode/host/internal/ttlcache"
@@ -146,8 +147,9 @@ func (s *Server) wire(ctx context.Context) error {
 	// sweep (SKIP LOCKED keeps them from approving a code twice).
 	objects.Start(context.WithoutCancel(ctx), time.Minute)
 	s.closers = append(s.closers, objects.Close)
+	blacklists := risk.NewBlacklists(risk.Config{Pool: s.pool, Clock: clock, Log: s.log})
 	codes, err := codeapi.New(codeapi.Config{Pool: s.pool, Rules: ruleSource{rules}, Codes: codeSigner{keys: keys},
-		Persons: people, Sealer: sealer, Events: eventSink{evw}, Log: s.log, Clock: clock})
+		Persons: people, Sealer: sealer, Events: eventSink{evw}, Log: s.log, Clock: clock, Users: blacklists.AllowUser})
 	if err != nil {
 		return err
 	}
@@ -174,6 +176,7 @@ func (s *Server) wire(ctx context.Context) error {
 		Authz:          engine,
 		Apps:           appVerifier{verifier},
 		Limiter:        limits,
+		Gate:           blacklists,
 		Observer:       &auditObserver{trail: trail, log: s.log},
 		Registry:       s.registry(),
 		TrustedProxies: s.cfg.HTTP.TrustedProxies,
@@ -220,6 +223,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(hooks.Routes()...)
 	api.Mount(limits.Routes()...)
 	api.Mount(lists.Routes()...)
+	api.Mount(blacklists.Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
 	limits.KnowRoutes(api.Routes())
