@@ -163,6 +163,11 @@ func (s *Service) decode(ctx context.Context, family string, in *DecodeIn) (*dec
 			ev.SubjectID = handleID(d.user.Handle)
 		}
 	}
+	if err == nil {
+		// Risk control sees the verify once the code is known to be ours:
+		// forgeries are refused without counting against a real holder.
+		err = s.risk(ctx, d.out.UserID, in.AcceptOrgID, id)
+	}
 	if err != nil {
 		ev.Detail, _ = json.Marshal(map[string]string{"error": fault.CodeOf(err)})
 		if rerr := s.record(ctx, ev); rerr != nil {

@@ -34,7 +34,18 @@ type Config struct {
 	Auth     Auth     `koanf:"auth"`
 	Plugins  Plugins  `koanf:"plugins"`
 	Webhooks Webhooks `koanf:"webhooks"`
+	Risk     Risk     `koanf:"risk"`
 	Log      Log      `koanf:"log"`
+}
+
+// Risk configures risk control.
+type Risk struct {
+	// Enabled runs every verify through the risk policy (policies/risk)
+	// over sliding windows per IP, user, organization and code. Off by
+	// default: the default thresholds suit citizens' phones, not a
+	// gateway verifying for a whole hospital from one address; set them in
+	// the policy first.
+	Enabled bool `koanf:"enabled"`
 }
 
 // Webhooks configures the pushes to apps.
@@ -229,7 +240,7 @@ func Load(fs *pflag.FlagSet, environ []string) (Config, error) {
 
 func knownSection(s string) bool {
 	switch s {
-	case "http", "database", "redis", "security", "policy", "auth", "plugins", "webhooks", "log":
+	case "http", "database", "redis", "security", "policy", "auth", "plugins", "webhooks", "risk", "log":
 		return true
 	}
 	return false
@@ -305,6 +316,7 @@ func defaultsMap() map[string]any {
 		"plugins.call_timeout":         d.Plugins.CallTimeout.String(),
 		"plugins.reload":               d.Plugins.Reload.String(),
 		"webhooks.allow_insecure":      d.Webhooks.AllowInsecure,
+		"risk.enabled":                 d.Risk.Enabled,
 		"log.level":                    d.Log.Level,
 		"log.format":                   d.Log.Format,
 	}

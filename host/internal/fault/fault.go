@@ -69,6 +69,7 @@ const (
 	CodePasswordChangeRequired = "AuthFailure.PasswordChangeRequired"
 	CodeUnauthorizedOperation  = "UnauthorizedOperation"
 	CodeBlacklisted            = "UnauthorizedOperation.Blacklisted"
+	CodeRiskIntercepted        = "UnauthorizedOperation.RiskIntercepted"
 	CodeResourceNotFound       = "ResourceNotFound"
 	CodeResourceInUse          = "ResourceInUse"
 	CodeResourceAlreadyExists  = "ResourceAlreadyExists"
@@ -110,6 +111,7 @@ var Codes = []struct {
 	{CodePasswordChangeRequired, Denied, "the one-time password must be changed first"},
 	{CodeUnauthorizedOperation, Denied, "the caller may not perform this operation on this resource"},
 	{CodeBlacklisted, Denied, "the caller's IP address or access account is on a blacklist (黑名单)"},
+	{CodeRiskIntercepted, Denied, "risk control intercepted the call: an indicator (per IP, user, organization or code) is over its threshold (风控拦截)"},
 	{CodeResourceNotFound, NotFound, "the resource does not exist"},
 	{CodeResourceInUse, Conflict, "the resource is in use and cannot be changed this way"},
 	{CodeResourceAlreadyExists, Conflict, "a resource with this identity already exists"},

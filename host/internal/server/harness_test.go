@@ -42,6 +42,7 @@ type hostOpts struct {
 	keyFile  string
 	policies string
 	clock    func() time.Time
+	risk     bool // verifies go through risk control
 }
 
 // wasmCache is the compilation cache every test host shares: compiling a
@@ -67,6 +68,7 @@ func newHost(t testing.TB, o hostOpts) *host {
 	cfg.Plugins.CacheDir = wasmCache
 	// Push receivers in tests listen on loopback.
 	cfg.Webhooks.AllowInsecure = true
+	cfg.Risk.Enabled = o.risk
 	// The test client stands for a proxy: X-Forwarded-For names the caller
 	// (the blacklist tests come from many addresses).
 	cfg.HTTP.TrustedProxies = []string{"127.0.0.1/32", "::1/128"}

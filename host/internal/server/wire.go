@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/opencitycode/citycode/host/internal/actor"
 	"github.com/opencitycode/citycode/host/internal/audit"
 	"github.com/opencitycode/citycode/host/internal/auth"
 	"github.com/opencitycode/citycode/host/internal/auth/signature"
@@ -148,8 +149,21 @@ func (s *Server) wire(ctx context.Context) error {
 	objects.Start(context.WithoutCancel(ctx), time.Minute)
 	s.closers = append(s.closers, objects.Close)
 	blacklists := risk.NewBlacklists(risk.Config{Pool: s.pool, Clock: clock, Log: s.log})
+	// The guard needs Redis, connected below; verifies start only once the
+	// wiring is done.
+	var guard *risk.Guard
+	var riskCheck func(ctx context.Context, userID, orgID, codeID string) error
+	if s.cfg.Risk.Enabled {
+		riskCheck = func(ctx context.Context, userID, orgID, codeID string) error {
+			ev := risk.Event{Type: "verify", UserID: userID, OrgID: orgID, CodeID: codeID}
+			if a := actor.From(ctx); a != nil {
+				ev.AppID, ev.PlatformID, ev.IP = a.AppID, a.PlatformID, a.SourceIP
+			}
+			return guard.Check(ctx, ev)
+		}
+	}
 	codes, err := codeapi.New(codeapi.Config{Pool: s.pool, Rules: ruleSource{rules}, Codes: codeSigner{keys: keys},
-		Persons: people, Sealer: sealer, Events: eventSink{evw}, Log: s.log, Clock: clock, Users: blacklists.AllowUser})
+		Persons: people, Sealer: sealer, Events: eventSink{evw}, Log: s.log, Clock: clock, Users: blacklists.AllowUser, Risk: riskCheck})
 	if err != nil {
 		return err
 	}
@@ -168,6 +182,11 @@ func (s *Server) wire(ctx context.Context) error {
 		shared = s.redis
 	}
 	limits := traffic.New(traffic.Config{Pool: s.pool, Redis: shared, Clock: clock, Log: s.log})
+	var dbName string
+	if err := s.pool.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
+		return err
+	}
+	guard = risk.NewGuard(risk.GuardConfig{Pool: s.pool, Eval: engine.Eval, Redis: shared, Namespace: dbName, Clock: clock, Log: s.log})
 
 	api, err := httpapi.New(httpapi.Config{
 		Log:            s.log,
@@ -224,6 +243,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(limits.Routes()...)
 	api.Mount(lists.Routes()...)
 	api.Mount(blacklists.Routes()...)
+	api.Mount(guard.Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
 	limits.KnowRoutes(api.Routes())

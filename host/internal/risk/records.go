@@ -1,0 +1,196 @@
+package risk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/opencitycode/citycode/host/internal/fault"
+	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/policy"
+)
+
+// Routes declares the console's interception records (风控拦截管理).
+func (g *Guard) Routes() []*httpapi.Route {
+	return []*httpapi.Route{
+		httpapi.Handle(http.MethodGet, "/console/risk/records", g.listRoute).
+			Doc("风控拦截记录", "Flagged and intercepted events of the platforms in the caller's scope, newest first: the event, its IP, user, organization and code, the indicators the risk policy saw and the ones over their thresholds.").
+			Tag("risk").Console("riskrecord.read"),
+		httpapi.Handle(http.MethodPost, "/console/risk/records/release", g.releaseRoute).
+			Doc("批量解除异常", "Releases intercepted records (at most 500): their windows start afresh, so the IP, user, organization and code they name pass again.").
+			Tag("risk").Console("riskrecord.release"),
+		httpapi.Handle(http.MethodGet, "/console/risk/records/export", g.exportRoute).
+			Doc("导出拦截记录", "The filtered records (at most 100,000) as an xlsx workbook.").
+			Tag("risk").Console("riskrecord.export"),
+	}
+}
+
+// Record is a flagged or intercepted event.
+type Record struct {
+	ID         int64              `json:"id"`
+	Action     string             `json:"action"`
+	EventType  string             `json:"eventType"`
+	AppID      string             `json:"appId"`
+	PlatformID string             `json:"platformId"`
+	IP         string             `json:"ip"`
+	UserID     string             `json:"userId,omitempty"`
+	OrgID      string             `json:"orgId,omitempty"`
+	CodeID     string             `json:"codeId,omitempty"`
+	Indicators map[string]float64 `json:"indicators"`
+	Triggered  []string           `json:"triggered"`
+	Status     string             `json:"status"`
+	CreatedAt  time.Time          `json:"createdAt"`
+	ReleasedBy *string            `json:"releasedBy,omitempty"`
+	ReleasedAt *time.Time         `json:"releasedAt,omitempty"`
+}
+
+// RecordsIn filters records.
+type RecordsIn struct {
+	Action   string `query:"action" validate:"omitempty,oneof=flag intercept"`
+	Status   string `query:"status" validate:"omitempty,oneof=open released"`
+	IP       string `query:"ip" validate:"max=64"`
+	AppID    string `query:"appId" validate:"max=32"`
+	PageNo   int    `query:"pageNo" validate:"min=0,max=100000"`
+	PageSize int    `query:"pageSize" validate:"min=0,max=500"`
+}
+
+// RecordPage is a page of records.
+type RecordPage struct {
+	Total int64    `json:"total"`
+	Items []Record `json:"items"`
+}
+
+const recordCols = `id, action, event_type, app_id, platform_id, ip, user_id, org_id, code_id, indicators, triggered, status, created_at, released_by, released_at`
+
+func (g *Guard) query(ctx context.Context, in *RecordsIn, limit, offset int) ([]Record, int64, error) {
+	sc := policy.ScopeFrom(ctx)
+	where := `($1 = '' OR action = $1) AND ($2 = '' OR status = $2) AND ($3 = '' OR ip = $3) AND ($4 = '' OR app_id = $4)`
+	args := []any{in.Action, in.Status, in.IP, in.AppID}
+	clause, more := sc.SQL(policy.ScopeColumns{Platform: "platform_id"}, len(args)+1)
+	where += " AND " + clause
+	args = append(args, more...)
+	var total int64
+	if err := g.cfg.Pool.QueryRow(ctx, `SELECT count(*) FROM risk_records WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := g.cfg.Pool.Query(ctx, `SELECT `+recordCols+` FROM risk_records WHERE `+where+fmt.Sprintf(` ORDER BY id DESC OFFSET %d LIMIT %d`, offset, limit), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Record, error) {
+		var x Record
+		var ind []byte
+		err := r.Scan(&x.ID, &x.Action, &x.EventType, &x.AppID, &x.PlatformID, &x.IP, &x.UserID, &x.OrgID, &x.CodeID, &ind, &x.Triggered,
+			&x.Status, &x.CreatedAt, &x.ReleasedBy, &x.ReleasedAt)
+		_ = json.Unmarshal(ind, &x.Indicators)
+		return x, err
+	})
+	return items, total, err
+}
+
+func (g *Guard) listRoute(ctx context.Context, in *RecordsIn) (*RecordPage, error) {
+	size := in.PageSize
+	if size == 0 {
+		size = 20
+	}
+	items, total, err := g.query(ctx, in, size, (max(in.PageNo, 1)-1)*size)
+	if err != nil {
+		return nil, err
+	}
+	if items == nil {
+		items = []Record{}
+	}
+	return &RecordPage{Total: total, Items: items}, nil
+}
+
+// ReleaseIn names the records to release.
+type ReleaseIn struct {
+	IDs []int64 `json:"ids" validate:"required,min=1,max=500"`
+}
+
+// Released counts what a release did.
+type Released struct {
+	Released int `json:"released"`
+}
+
+func (g *Guard) releaseRoute(ctx context.Context, in *ReleaseIn) (*Released, error) {
+	clause, args := policy.ScopeFrom(ctx).SQL(policy.ScopeColumns{Platform: "platform_id"}, 4)
+	now := g.cfg.Clock()
+	rows, err := g.cfg.Pool.Query(ctx, `UPDATE risk_records SET status = 'released', released_by = $2, released_at = $3
+		WHERE id = ANY($1) AND action = 'intercept' AND status = 'open' AND `+clause+`
+		RETURNING event_type, ip, user_id, org_id, code_id`, append([]any{in.IDs, account(ctx), now}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
+		var e Event
+		return e, r.Scan(&e.Type, &e.IP, &e.UserID, &e.OrgID, &e.CodeID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		for _, key := range keysOf(e) {
+			if err := g.win.reset(ctx, key, now); err != nil {
+				return nil, fault.Wrap(err, fault.Unavailable, fault.CodeServiceUnavailable, "the risk windows are unavailable; try again")
+			}
+		}
+	}
+	return &Released{Released: len(evs)}, nil
+}
+
+type recordsXLSX struct{ data []byte }
+
+func (x *recordsXLSX) ContentType() string {
+	return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+}
+func (x *recordsXLSX) Filename() string { return "risk-records.xlsx" }
+func (x *recordsXLSX) WriteTo(_ context.Context, w io.Writer) error {
+	_, err := w.Write(x.data)
+	return err
+}
+
+func (g *Guard) exportRoute(ctx context.Context, in *RecordsIn) (*recordsXLSX, error) {
+	items, total, err := g.query(ctx, in, 100000, 0)
+	if err != nil {
+		return nil, err
+	}
+	if total > 100000 {
+		return nil, fault.Invalidf("%d records match; export at most 100000 (filter them)", total)
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := "风控拦截记录"
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return nil, err
+	}
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return nil, err
+	}
+	_ = sw.SetRow("A1", []any{"编号", "处置", "事件", "应用", "平台", "IP", "用户", "受理机构", "码", "超限指标", "状态", "时间"})
+	for i, r := range items {
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		action := map[string]string{"flag": "标记", "intercept": "拦截"}[r.Action]
+		status := map[string]string{"open": "未解除", "released": "已解除"}[r.Status]
+		if err := sw.SetRow(cell, []any{r.ID, action, r.EventType, r.AppID, r.PlatformID, r.IP, r.UserID, r.OrgID, r.CodeID,
+			strings.Join(r.Triggered, ","), status, r.CreatedAt.Format(time.DateTime)}); err != nil {
+			return nil, err
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return nil, err
+	}
+	var buf strings.Builder
+	if err := f.Write(&buf); err != nil {
+		return nil, err
+	}
+	return &recordsXLSX{data: []byte(buf.String())}, nil
+}
