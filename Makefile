@@ -44,7 +44,7 @@ bench: build
 	@envs=$$(deploy/env.sh --redis) && eval "$$envs" && \
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./host/internal/auth/signature/ ./host/internal/policy/ ./host/internal/audit/ ./host/internal/qr/ ./host/internal/events/ ./sdk/codeformat/ ./host/internal/pluginhost/wasmrt/ ./host/internal/pluginhost/nativert/
 	@envs=$$(deploy/env.sh --redis) && eval "$$envs" && \
-	$(GO) test -run '^$$' -bench Landing -benchtime 3000x -count 3 ./host/internal/server/
+	$(GO) test -run '^$$' -bench 'Landing|DecodeRisk' -benchtime 3000x -count 3 ./host/internal/server/
 	deploy/bench.sh
 
 demo: build

@@ -117,9 +117,10 @@ type Config struct {
 	// Users refuses a blacklisted user (风控用户黑名单) on show and decode;
 	// nil: none.
 	Users func(ctx context.Context, userID string) error
-	// Risk asks risk control about a verify of a user's code by an
-	// accepting organization (风控); nil: none.
-	Risk func(ctx context.Context, userID, orgID, codeID string) error
+	// Risk asks risk control about a generate, show or verify (event) of a
+	// user's code, by an accepting organization for a verify (风控); nil:
+	// none.
+	Risk func(ctx context.Context, event, userID, orgID, codeID string) error
 }
 
 // Service serves the code API. It is safe for concurrent use.
@@ -134,7 +135,7 @@ type Service struct {
 	clock   func() time.Time
 	revoked *ttlcache.Cache[revocationKey, time.Time]
 	users   func(ctx context.Context, userID string) error
-	risk    func(ctx context.Context, userID, orgID, codeID string) error
+	risk    func(ctx context.Context, event, userID, orgID, codeID string) error
 }
 
 type revocationKey struct {
@@ -150,7 +151,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{pool: cfg.Pool, rules: cfg.Rules, codes: cfg.Codes, persons: cfg.Persons, sealer: cfg.Sealer,
 		events: cfg.Events, log: cfg.Log, clock: cfg.Clock, users: cfg.Users, risk: cfg.Risk}
 	if s.risk == nil {
-		s.risk = func(context.Context, string, string, string) error { return nil }
+		s.risk = func(context.Context, string, string, string, string) error { return nil }
 	}
 	if s.users == nil {
 		s.users = func(context.Context, string) error { return nil }

@@ -74,6 +74,12 @@ func (s *Service) open(ctx context.Context, family string, in *OpenIn) (*OpenOut
 	if err != nil {
 		return nil, err
 	}
+	if err := s.users(ctx, u.UserID); err != nil {
+		return nil, err
+	}
+	if err := s.risk(ctx, "generate", u.UserID, "", ""); err != nil {
+		return nil, err
+	}
 	if err := s.record(ctx, Event{Type: "generate", Result: "success", PlatformID: a.PlatformID, AppID: a.AppID,
 		RuleID: r.ID, RuleVersion: r.Version, Kind: r.Kind, SubjectID: handleID(u.Handle)}); err != nil {
 		return nil, err
@@ -103,6 +109,9 @@ func (s *Service) show(ctx context.Context, family string, in *ShowIn) (*shown, 
 		return nil, fault.Missing("userId")
 	}
 	if err := s.users(ctx, userID); err != nil {
+		return nil, err
+	}
+	if err := s.risk(ctx, "show", userID, "", ""); err != nil {
 		return nil, err
 	}
 	u, err := s.persons.User(ctx, a.AppID, userID)
@@ -166,7 +175,7 @@ func (s *Service) decode(ctx context.Context, family string, in *DecodeIn) (*dec
 	if err == nil {
 		// Risk control sees the verify once the code is known to be ours:
 		// forgeries are refused without counting against a real holder.
-		err = s.risk(ctx, d.out.UserID, in.AcceptOrgID, id)
+		err = s.risk(ctx, "verify", d.out.UserID, in.AcceptOrgID, id)
 	}
 	if err != nil {
 		ev.Detail, _ = json.Marshal(map[string]string{"error": fault.CodeOf(err)})

@@ -35,8 +35,10 @@ type Decision struct {
 type GuardConfig struct {
 	Pool *pgxpool.Pool
 	// Eval evaluates a policy query (policy.Engine.Eval).
-	Eval  func(ctx context.Context, query string, input, out any) error
-	Redis redis.UniversalClient // nil: windows in memory (one node)
+	Eval func(ctx context.Context, query string, input, out any) error
+	// Version names the serving policy bundle (policy.Engine.Version).
+	Version func() string
+	Redis   redis.UniversalClient // nil: windows in memory (one node)
 	// Namespace keeps installations that share a Redis apart (the
 	// database's name).
 	Namespace string
@@ -52,6 +54,49 @@ type Guard struct {
 	cfg GuardConfig
 	log *slog.Logger
 	win windows
+
+	mu     sync.Mutex
+	bounds *bounds // of the serving bundle
+}
+
+// bounds are the policy's thresholds and flag ratio, read once per bundle:
+// an event whose every indicator is below its flag line is allowed without
+// a policy evaluation, which the policy would answer "allow" anyway.
+type bounds struct {
+	version    string
+	thresholds map[string]float64
+	flagRatio  float64
+}
+
+// quiet reports whether every indicator is below the line where the
+// policy starts flagging.
+func (g *Guard) quiet(ctx context.Context, indicators map[string]float64) bool {
+	if g.cfg.Version == nil {
+		return false
+	}
+	v := g.cfg.Version()
+	g.mu.Lock()
+	b := g.bounds
+	g.mu.Unlock()
+	if b == nil || b.version != v {
+		b = &bounds{version: v}
+		if g.cfg.Eval(ctx, "data.risk.thresholds", map[string]any{}, &b.thresholds) != nil ||
+			g.cfg.Eval(ctx, "data.risk.flag_ratio", map[string]any{}, &b.flagRatio) != nil || b.flagRatio <= 0 {
+			b.thresholds = nil // a policy without them is always asked
+		}
+		g.mu.Lock()
+		g.bounds = b
+		g.mu.Unlock()
+	}
+	if b.thresholds == nil {
+		return false
+	}
+	for name, n := range indicators {
+		if t, ok := b.thresholds[name]; ok && n >= t*b.flagRatio {
+			return false
+		}
+	}
+	return true
 }
 
 // NewGuard makes the guard.
@@ -92,14 +137,22 @@ func keysOf(ev Event) map[string]string {
 func (g *Guard) Check(ctx context.Context, ev Event) error {
 	now := g.cfg.Clock()
 	keys := keysOf(ev)
-	indicators := map[string]float64{}
+	names := make([]string, 0, len(keys))
+	list := make([]string, 0, len(keys))
 	for name, key := range keys {
-		n, err := g.win.add(ctx, key, now)
-		if err != nil {
-			g.log.Warn("risk windows unavailable: event allowed", "err", err)
-			return nil
-		}
-		indicators[name] = n
+		names, list = append(names, name), append(list, key)
+	}
+	counts, err := g.win.add(ctx, list, now)
+	if err != nil {
+		g.log.Warn("risk windows unavailable: event allowed", "err", err)
+		return nil
+	}
+	indicators := make(map[string]float64, len(keys))
+	for i, name := range names {
+		indicators[name] = counts[i]
+	}
+	if g.quiet(ctx, indicators) {
+		return nil
 	}
 	var d Decision
 	if err := g.cfg.Eval(ctx, "data.risk.decision", map[string]any{"event": ev, "indicators": indicators}, &d); err != nil {
@@ -110,7 +163,7 @@ func (g *Guard) Check(ctx context.Context, ev Event) error {
 		return nil
 	}
 	ind, _ := json.Marshal(indicators)
-	_, err := g.cfg.Pool.Exec(context.WithoutCancel(ctx), `INSERT INTO risk_records (action, event_type, app_id, platform_id, ip, user_id, org_id, code_id,
+	_, err = g.cfg.Pool.Exec(context.WithoutCancel(ctx), `INSERT INTO risk_records (action, event_type, app_id, platform_id, ip, user_id, org_id, code_id,
 		indicators, triggered, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		d.Action, ev.Type, ev.AppID, ev.PlatformID, ev.IP, ev.UserID, ev.OrgID, ev.CodeID, ind, d.Indicators, now)
 	if err != nil {
@@ -126,7 +179,9 @@ func (g *Guard) Check(ctx context.Context, ev Event) error {
 // minute's count plus the previous minute's, weighted by how much of it the
 // last sixty seconds still cover.
 type windows interface {
-	add(ctx context.Context, key string, now time.Time) (float64, error)
+	// add counts one event in each key's window (one round trip for all)
+	// and answers their sliding counts.
+	add(ctx context.Context, keys []string, now time.Time) ([]float64, error)
 	reset(ctx context.Context, key string, now time.Time) error
 }
 
@@ -146,17 +201,25 @@ type redisWindows struct {
 	ns string
 }
 
-func (w *redisWindows) add(ctx context.Context, key string, now time.Time) (float64, error) {
-	cur, prev := minuteKeys(w.ns, key, now)
+func (w *redisWindows) add(ctx context.Context, keys []string, now time.Time) ([]float64, error) {
 	pipe := w.rc.TxPipeline()
-	incr := pipe.Incr(ctx, cur)
-	pipe.Expire(ctx, cur, 2*time.Minute)
-	old := pipe.Get(ctx, prev)
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return 0, err
+	incrs := make([]*redis.IntCmd, len(keys))
+	olds := make([]*redis.StringCmd, len(keys))
+	for i, key := range keys {
+		cur, prev := minuteKeys(w.ns, key, now)
+		incrs[i] = pipe.Incr(ctx, cur)
+		pipe.Expire(ctx, cur, 2*time.Minute)
+		olds[i] = pipe.Get(ctx, prev)
 	}
-	p, _ := old.Int64()
-	return sliding(incr.Val(), p, now), nil
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, err
+	}
+	out := make([]float64, len(keys))
+	for i := range keys {
+		p, _ := olds[i].Int64()
+		out[i] = sliding(incrs[i].Val(), p, now)
+	}
+	return out, nil
 }
 
 func (w *redisWindows) reset(ctx context.Context, key string, now time.Time) error {
@@ -169,15 +232,19 @@ type memoryWindows struct {
 	n  map[string]int64
 }
 
-func (w *memoryWindows) add(_ context.Context, key string, now time.Time) (float64, error) {
-	cur, prev := minuteKeys("", key, now)
+func (w *memoryWindows) add(_ context.Context, keys []string, now time.Time) ([]float64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.n) > 1<<20 {
 		clear(w.n) // a bounded memory: at worst, windows start afresh
 	}
-	w.n[cur]++
-	return sliding(w.n[cur], w.n[prev], now), nil
+	out := make([]float64, len(keys))
+	for i, key := range keys {
+		cur, prev := minuteKeys("", key, now)
+		w.n[cur]++
+		out[i] = sliding(w.n[cur], w.n[prev], now)
+	}
+	return out, nil
 }
 
 func (w *memoryWindows) reset(_ context.Context, key string, now time.Time) error {

@@ -29,16 +29,16 @@ func TestSlidingWindow(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	for range 30 {
-		w.add(ctx, "ip:verify:x", t0.Add(50*time.Second))
+		w.add(ctx, []string{"ip:verify:x"}, t0.Add(50*time.Second))
 	}
 	// 15 s into the next minute: 45 of the previous 60 s still count.
-	if n, _ := w.add(ctx, "ip:verify:x", t0.Add(75*time.Second)); n != 1+30*45.0/60 {
-		t.Fatalf("sliding count %v", n)
+	if n, _ := w.add(ctx, []string{"ip:verify:x", "user:verify:u"}, t0.Add(75*time.Second)); n[0] != 1+30*45.0/60 || n[1] != 1 {
+		t.Fatalf("sliding counts %v", n)
 	}
 	if err := w.reset(ctx, "ip:verify:x", t0.Add(76*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := w.add(ctx, "ip:verify:x", t0.Add(77*time.Second)); n != 1 {
+	if n, _ := w.add(ctx, []string{"ip:verify:x"}, t0.Add(77*time.Second)); n[0] != 1 {
 		t.Fatalf("after reset %v", n)
 	}
 	if k := keysOf(Event{Type: "verify", IP: "1.2.3.4", UserID: "u"}); k["ip_1m"] != "ip:verify:1.2.3.4" || k["user_1m"] != "user:verify:u" || k["org_1m"] != "" {

@@ -138,6 +138,9 @@ func TestBlacklists(t *testing.T) {
 	// A user: no code shown, none decoded.
 	h.must(admin, "POST", "/console/risk/blacklist", map[string]any{"kind": "user", "value": opened.UserID, "reason": "冒用证件"})
 	wantAPIError(t, show(), 403, fault.CodeBlacklisted)
+	err0 := pc.Call(ctx, "/api/openPersonalCode", map[string]any{"cityCodeAppId": phone.AppID, "codeDefId": rule.ID,
+		"userExt": userExtOf("李四", "11010519491231002X", "13800138000")}, nil)
+	wantAPIError(t, err0, 403, fault.CodeBlacklisted)
 	err := pc.Call(ctx, "/identity/decodeIdentityCode", map[string]any{"cityCodeAppId": phone.AppID, "codeContent": code, "acceptOrgId": "ORG1"}, nil)
 	wantAPIError(t, err, 403, fault.CodeBlacklisted)
 

@@ -13,7 +13,7 @@ import (
 	"github.com/opencitycode/citycode/sdk/client"
 )
 
-func embeddedBundle(t *testing.T) map[string]string {
+func embeddedBundle(t testing.TB) map[string]string {
 	t.Helper()
 	files := map[string]string{}
 	err := fs.WalkDir(policies.FS(), ".", func(p string, d fs.DirEntry, err error) error {

@@ -144,6 +144,23 @@ func TestRiskInterception(t *testing.T) {
 	if err := decode(gate); err != nil {
 		t.Fatalf("after release: %v", err)
 	}
+	// Showing codes goes through the same rules: a burst of shows from
+	// one IP is intercepted too.
+	shower := scanner("192.0.2.50")
+	refused := 0
+	for range 14 {
+		err := shower.Call(ctx, "/api/showPersonalCode", map[string]any{"cityCodeAppId": phone.AppID, "codeDefId": ruleOut.ID, "userId": opened.UserID}, &shown)
+		if err != nil {
+			if ae := apiErr(t, err); ae.Code != fault.CodeRiskIntercepted {
+				t.Fatalf("show: %v", err)
+			}
+			refused++
+		}
+	}
+	if refused < 2 {
+		t.Fatalf("a burst of 14 shows over a threshold of 10: %d intercepted", refused)
+	}
+
 	// A sub-platform's operator sees none of the main platform's records.
 	_, sub := h.subPlatform(admin, "浦东新区平台", "310115", "pd_admin")
 	h.must(sub, "GET", "/console/risk/records", nil).decode(t, &page)

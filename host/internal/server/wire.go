@@ -152,10 +152,10 @@ func (s *Server) wire(ctx context.Context) error {
 	// The guard needs Redis, connected below; verifies start only once the
 	// wiring is done.
 	var guard *risk.Guard
-	var riskCheck func(ctx context.Context, userID, orgID, codeID string) error
+	var riskCheck func(ctx context.Context, event, userID, orgID, codeID string) error
 	if s.cfg.Risk.Enabled {
-		riskCheck = func(ctx context.Context, userID, orgID, codeID string) error {
-			ev := risk.Event{Type: "verify", UserID: userID, OrgID: orgID, CodeID: codeID}
+		riskCheck = func(ctx context.Context, event, userID, orgID, codeID string) error {
+			ev := risk.Event{Type: event, UserID: userID, OrgID: orgID, CodeID: codeID}
 			if a := actor.From(ctx); a != nil {
 				ev.AppID, ev.PlatformID, ev.IP = a.AppID, a.PlatformID, a.SourceIP
 			}
@@ -186,7 +186,7 @@ func (s *Server) wire(ctx context.Context) error {
 	if err := s.pool.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
 		return err
 	}
-	guard = risk.NewGuard(risk.GuardConfig{Pool: s.pool, Eval: engine.Eval, Redis: shared, Namespace: dbName, Clock: clock, Log: s.log})
+	guard = risk.NewGuard(risk.GuardConfig{Pool: s.pool, Eval: engine.Eval, Version: engine.Version, Redis: shared, Namespace: dbName, Clock: clock, Log: s.log})
 
 	api, err := httpapi.New(httpapi.Config{
 		Log:            s.log,
