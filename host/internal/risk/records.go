@@ -26,6 +26,9 @@ func (g *Guard) Routes() []*httpapi.Route {
 		httpapi.Handle(http.MethodPost, "/console/risk/records/release", g.releaseRoute).
 			Doc("批量解除异常", "Releases intercepted records (at most 500): their windows start afresh, so the IP, user, organization and code they name pass again.").
 			Tag("risk").Console("riskrecord.release"),
+		httpapi.Handle(http.MethodGet, "/console/risk/stats", g.statsRoute).
+			Doc("风控异常统计", "Today's and total anomalies (flagged and intercepted), how many interceptions were released and the release rate, the indicators that triggered most, and today's hourly trend (Beijing time), over the platforms in the caller's scope.").
+			Tag("risk").Console("riskrecord.read"),
 		httpapi.Handle(http.MethodGet, "/console/risk/records/export", g.exportRoute).
 			Doc("导出拦截记录", "The filtered records (at most 100,000) as an xlsx workbook.").
 			Tag("risk").Console("riskrecord.export"),
@@ -193,4 +196,72 @@ func (g *Guard) exportRoute(ctx context.Context, in *RecordsIn) (*recordsXLSX, e
 		return nil, err
 	}
 	return &recordsXLSX{data: []byte(buf.String())}, nil
+}
+
+// Stats are the anomaly statistics (风控异常统计分析).
+type Stats struct {
+	Today        int64            `json:"today" doc:"flagged and intercepted today (Beijing time)"`
+	TodayBlocked int64            `json:"todayIntercepted"`
+	Total        int64            `json:"total"`
+	Intercepted  int64            `json:"intercepted"`
+	Released     int64            `json:"released"`
+	ReleaseRate  float64          `json:"releaseRate" doc:"released / intercepted"`
+	ByIndicator  map[string]int64 `json:"byIndicator" doc:"how often each indicator triggered"`
+	Hourly       [24]int64        `json:"hourly" doc:"today's anomalies by hour"`
+}
+
+var cst = time.FixedZone("CST", 8*3600)
+
+func (g *Guard) statsRoute(ctx context.Context, _ *httpapi.Empty) (*Stats, error) {
+	clause, args := policy.ScopeFrom(ctx).SQL(policy.ScopeColumns{Platform: "platform_id"}, 2)
+	now := g.cfg.Clock().In(cst)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, cst)
+	args = append([]any{day}, args...)
+	st := &Stats{ByIndicator: map[string]int64{}}
+	err := g.cfg.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE created_at >= $1),
+			count(*) FILTER (WHERE created_at >= $1 AND action = 'intercept'),
+			count(*), count(*) FILTER (WHERE action = 'intercept'),
+			count(*) FILTER (WHERE action = 'intercept' AND status = 'released')
+		FROM risk_records WHERE `+clause, args...).Scan(&st.Today, &st.TodayBlocked, &st.Total, &st.Intercepted, &st.Released)
+	if err != nil {
+		return nil, err
+	}
+	if st.Intercepted > 0 {
+		st.ReleaseRate = float64(st.Released) / float64(st.Intercepted)
+	}
+	all, allArgs := policy.ScopeFrom(ctx).SQL(policy.ScopeColumns{Platform: "platform_id"}, 1)
+	rows, err := g.cfg.Pool.Query(ctx, `SELECT t, count(*) FROM risk_records, unnest(triggered) t WHERE `+all+` GROUP BY t`, allArgs...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		st.ByIndicator[name] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = g.cfg.Pool.Query(ctx, `SELECT extract(hour FROM created_at AT TIME ZONE 'Asia/Shanghai')::int, count(*) FROM risk_records
+		WHERE created_at >= $1 AND `+clause+` GROUP BY 1`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h int
+		var n int64
+		if err := rows.Scan(&h, &n); err != nil {
+			return nil, err
+		}
+		if h >= 0 && h < 24 {
+			st.Hourly[h] = n
+		}
+	}
+	return st, rows.Err()
 }

@@ -161,10 +161,31 @@ func TestRiskInterception(t *testing.T) {
 		t.Fatalf("a burst of 14 shows over a threshold of 10: %d intercepted", refused)
 	}
 
+	// The statistics count them.
+	var st struct {
+		Today, TodayIntercepted, Total, Intercepted, Released int64
+		ReleaseRate                                           float64
+		ByIndicator                                           map[string]int64
+		Hourly                                                []int64
+	}
+	h.must(admin, "GET", "/console/risk/stats", nil).decode(t, &st)
+	var hourly int64
+	for _, n := range st.Hourly {
+		hourly += n
+	}
+	if st.Intercepted < int64(intercepted+refused) || st.Released != int64(len(ids)) || st.ReleaseRate <= 0 || st.ReleaseRate >= 1 ||
+		st.ByIndicator["ip_1m"] < st.Intercepted || st.Today > st.Total || hourly != st.Today || len(st.Hourly) != 24 {
+		t.Fatalf("stats: %+v", st)
+	}
+
 	// A sub-platform's operator sees none of the main platform's records.
 	_, sub := h.subPlatform(admin, "浦东新区平台", "310115", "pd_admin")
 	h.must(sub, "GET", "/console/risk/records", nil).decode(t, &page)
 	if page.Total != 0 {
 		t.Fatalf("a sub-platform sees %d records", page.Total)
+	}
+	h.must(sub, "GET", "/console/risk/stats", nil).decode(t, &st)
+	if st.Total != 0 {
+		t.Fatalf("a sub-platform's statistics count %d", st.Total)
 	}
 }
