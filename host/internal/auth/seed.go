@@ -82,6 +82,7 @@ func builtinMenus() []builtinMenu {
 	add(group("group:scene", "", "场景管控", "/scene", "dashboard"))
 	add(pageMenus("group:scene", "traffic", "场景限流管控", "/scene/traffic", verbs(crud, [][2]string{{"restore", "恢复服务"}})...)...)
 	add(pageMenus("group:scene", "whitelist", "白名单管理", "/scene/whitelists", [2]string{"create", "新增"}, [2]string{"delete", "删除"})...)
+	add(pageMenus("group:scene", "monitor", "监控和熔断管理", "/scene/monitor")...)
 
 	add(group("group:risk", "", "城市码风控", "/risk", "safety"))
 	add(pageMenus("group:risk", "blacklist", "黑名单管理", "/risk/blacklist", [2]string{"create", "新增"}, [2]string{"update", "解除"})...)

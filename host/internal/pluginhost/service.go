@@ -171,3 +171,13 @@ func (s *Service) Close(ctx context.Context) error {
 }
 
 func (s *Service) get(name string) *loaded { return (*s.live.Load())[name] }
+
+// Health answers every plugin running on this node with its health (nil
+// when it can serve).
+func (s *Service) Health(ctx context.Context) (map[string]error, error) {
+	out := map[string]error{}
+	for name, l := range *s.live.Load() {
+		out[name] = l.run.Health(ctx)
+	}
+	return out, nil
+}

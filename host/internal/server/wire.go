@@ -20,6 +20,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/codekeys"
 	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/monitor"
 	"github.com/opencitycode/citycode/host/internal/nonce"
 	"github.com/opencitycode/citycode/host/internal/persons"
 	"github.com/opencitycode/citycode/host/internal/policy"
@@ -188,6 +189,7 @@ func (s *Server) wire(ctx context.Context) error {
 	}
 	guard = risk.NewGuard(risk.GuardConfig{Pool: s.pool, Eval: engine.Eval, Version: engine.Version, Redis: shared, Namespace: dbName, Clock: clock, Log: s.log})
 
+	reg := s.registry()
 	api, err := httpapi.New(httpapi.Config{
 		Log:            s.log,
 		MaxBodyBytes:   s.cfg.HTTP.MaxBodyBytes,
@@ -197,7 +199,7 @@ func (s *Server) wire(ctx context.Context) error {
 		Limiter:        limits,
 		Gate:           blacklists,
 		Observer:       &auditObserver{trail: trail, log: s.log},
-		Registry:       s.registry(),
+		Registry:       reg,
 		TrustedProxies: s.cfg.HTTP.TrustedProxies,
 		Title:          "City Code Platform API (城市码平台开放接口)",
 		Version:        Version,
@@ -244,6 +246,11 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(lists.Routes()...)
 	api.Mount(blacklists.Routes()...)
 	api.Mount(guard.Routes()...)
+	checks := map[string]monitor.Check{"database": func(ctx context.Context) error { return s.pool.Ping(ctx) }}
+	if s.redis != nil {
+		checks["redis"] = func(ctx context.Context) error { return s.redis.Ping(ctx).Err() }
+	}
+	api.Mount(monitor.New(monitor.Config{Gatherer: reg, Checks: checks, Plugins: s.plugins.Health}).Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
 	limits.KnowRoutes(api.Routes())
