@@ -131,6 +131,16 @@ func (s *Service) serveLanding(w http.ResponseWriter, r *http.Request) {
 		s.standardPage(ctx, w, r, platformID, code)
 		return
 	}
+	if !s.breakerOf(l).allow(s.cfg.Clock()) {
+		// Resting after failures in a row: the citizen gets the standard
+		// page at once rather than another failure.
+		if path != "/" {
+			s.page(w, http.StatusServiceUnavailable, "服务暂不可用", "服务暂时无法响应，请稍后再试。", r)
+			return
+		}
+		s.standardPage(ctx, w, r, platformID, code)
+		return
+	}
 	s.servePlugin(w, r, l, platformID, code, config, prefix+token, path)
 }
 
@@ -202,6 +212,7 @@ func (s *Service) servePlugin(w http.ResponseWriter, r *http.Request, l *loaded,
 	}
 	start := time.Now()
 	out, err := s.Call(ctx, l.name, platformID, req, true)
+	s.breakerOf(l).done(err == nil, s.cfg.Clock())
 	evType := events.Landing
 	if kind == plugin.Action {
 		evType = events.PluginAction

@@ -74,6 +74,9 @@ type Service struct {
 
 	live   atomic.Pointer[map[string]*loaded] // copy on write
 	loadMu sync.Mutex                         // serializes (re)loads
+	// breakers rest plugin versions failing in a row (breaker.go), by
+	// name@version.
+	breakers sync.Map
 
 	decisions     sync.Map // decisionKey → decision
 	decisionCount atomic.Int64
@@ -178,6 +181,9 @@ func (s *Service) Health(ctx context.Context) (map[string]error, error) {
 	out := map[string]error{}
 	for name, l := range *s.live.Load() {
 		out[name] = l.run.Health(ctx)
+		if st := s.breakerOf(l).state(s.cfg.Clock()); st != "" && out[name] == nil {
+			out[name] = errors.New(st)
+		}
 	}
 	return out, nil
 }
