@@ -6,13 +6,15 @@ import (
 	"time"
 )
 
-// A plugin whose calls fail in the runtime (crashes, timeouts, a process
-// that will not start) breakAfter times in a row on a node is given a rest
-// of breakFor there: its landing pages fall back to the platform's standard
+// A plugin whose calls fail in the runtime (crashes, timeouts, memory
+// exhausted) breakAfter times in a row on a node is given a rest of
+// breakFor there: its landing pages fall back to the platform's standard
 // page and its actions answer 503, instead of every citizen waiting out a
-// deadline. After the rest one call goes through; success closes the
-// breaker, failure opens it again. An answer the plugin gives, an error
-// included, is not a failure. Each version has its own breaker.
+// deadline or meeting a crash. After the rest one call goes through;
+// success closes the breaker, failure opens it again. An answer the plugin
+// gives, an error included, is not a failure; nor is a plugin that is
+// restarting (ErrUnavailable), which already fails at once and comes back
+// by itself. Each version has its own breaker.
 const (
 	breakAfter = 5
 	breakFor   = 30 * time.Second

@@ -212,7 +212,12 @@ func (s *Service) servePlugin(w http.ResponseWriter, r *http.Request, l *loaded,
 	}
 	start := time.Now()
 	out, err := s.Call(ctx, l.name, platformID, req, true)
-	s.breakerOf(l).done(err == nil, s.cfg.Clock())
+	switch {
+	case err == nil:
+		s.breakerOf(l).done(true, s.cfg.Clock())
+	case errors.Is(err, runner.ErrCrashed) || errors.Is(err, runner.ErrTimeout) || errors.Is(err, runner.ErrOutOfMemory):
+		s.breakerOf(l).done(false, s.cfg.Clock())
+	}
 	evType := events.Landing
 	if kind == plugin.Action {
 		evType = events.PluginAction
