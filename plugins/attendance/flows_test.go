@@ -38,9 +38,9 @@ const benchConfig = `{"managers":["hr"],"leaders":[{"account":"wang","team":"保
 
 func newBench(t *testing.T) *bench {
 	b := &bench{t: t, config: benchConfig, now: time.Date(2026, 11, 2, 8, 50, 0, 0, cst), routes: map[string]plugin.Route{}}
-	b.host = plugintest.NewFakeHost().Declare(manifest(t))
+	b.host = plugintest.NewFakeHost().Declare(plugintest.Manifest(t))
 	b.host.Clock = func() time.Time { return b.now }
-	for _, r := range manifest(t).Routes {
+	for _, r := range plugintest.Manifest(t).Routes {
 		b.routes[r.Name] = r
 	}
 	b.code = plugin.Code{Token: "tok-site-1", Kind: "object", Status: "active", Name: "演示设施",

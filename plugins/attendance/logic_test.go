@@ -4,26 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
-
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 func wantCode(t *testing.T, err error, code, msg string) {
 	t.Helper()
@@ -37,7 +24,7 @@ func wantCode(t *testing.T, err error, code, msg string) {
 // admin ones and roster changes are the managers'; names and pseudonyms
 // are personal data, and the export has the columns HR needs.
 func TestManifest(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,23 +12,10 @@ import (
 	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 // The manifest and the route registry agree, personal data is marked, and
 // the schema's default rating items are the code's.
 func TestManifest(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true
@@ -270,9 +256,9 @@ var (
 
 func newBench(t *testing.T, config string) *bench {
 	b := &bench{t: t, config: config, now: time.Date(2026, 11, 3, 9, 30, 0, 0, cst), routes: map[string]plugin.Route{}}
-	b.host = plugintest.NewFakeHost().Declare(manifest(t))
+	b.host = plugintest.NewFakeHost().Declare(plugintest.Manifest(t))
 	b.host.Clock = func() time.Time { return b.now }
-	for _, r := range manifest(t).Routes {
+	for _, r := range plugintest.Manifest(t).Routes {
 		b.routes[r.Name] = r
 	}
 	b.host.SetObject(plugin.Code{Token: "tok1", Attributes: json.RawMessage(`{"name":"徐汇区行政服务中心"}`)})

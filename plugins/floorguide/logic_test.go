@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,24 +13,11 @@ import (
 	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 // The manifest and the route registry agree: the citizen routes are open
 // to tourists, the operator routes are the admin ones; the reporter's
 // fields are personal data.
 func TestManifest(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true
@@ -335,10 +321,10 @@ var (
 
 func newBench(t *testing.T) *bench {
 	b := &bench{t: t, now: time.Date(2026, 11, 3, 9, 30, 0, 0, cst), routes: map[string]plugin.Route{}}
-	b.host = plugintest.NewFakeHost().Declare(manifest(t))
+	b.host = plugintest.NewFakeHost().Declare(plugintest.Manifest(t))
 	b.host.Clock = func() time.Time { return b.now }
 	b.host.Visitor = plugin.VisitorDetails{Visitor: citizen}
-	for _, r := range manifest(t).Routes {
+	for _, r := range plugintest.Manifest(t).Routes {
 		b.routes[r.Name] = r
 	}
 	b.code = plugin.Code{Token: "tok-hall-1", Kind: "object", Number: 100000001, Status: "active", Attributes: json.RawMessage(`{"name":"行政服务中心"}`)}

@@ -32,7 +32,7 @@ var (
 )
 
 func newBench(t *testing.T) *bench {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	b := &bench{t: t, host: plugintest.NewFakeHost().Declare(m), now: time.Date(2026, 5, 10, 9, 0, 0, 0, cst),
 		routes: map[string]plugin.Route{}}
 	// Every call a minute later: records sort by creation.

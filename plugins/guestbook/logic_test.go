@@ -3,32 +3,19 @@ package main
 import (
 	"encoding/json"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
-
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // The manifest and the route registry agree: reading and posting are open
 // to tourists, liking needs a login, the operator routes are the admin
 // ones; authors and likers are personal data.
 func TestManifest(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true

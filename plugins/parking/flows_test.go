@@ -39,9 +39,9 @@ const pngData = "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 func newBench(t *testing.T, config string) *bench {
 	b := &bench{t: t, config: config, now: time.Date(2026, 11, 3, 9, 30, 0, 0, cst), routes: map[string]plugin.Route{}}
-	b.host = plugintest.NewFakeHost().Declare(manifest(t))
+	b.host = plugintest.NewFakeHost().Declare(plugintest.Manifest(t))
 	b.host.Clock = func() time.Time { return b.now }
-	for _, r := range manifest(t).Routes {
+	for _, r := range plugintest.Manifest(t).Routes {
 		b.routes[r.Name] = r
 	}
 	b.code = plugin.Code{Token: "tok-lot-1", Kind: "object", Number: 100000001, Status: "active", Attributes: json.RawMessage(`{"name":"人民广场停车库"}`)}

@@ -3,26 +3,13 @@ package main
 import (
 	"encoding/json"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
-
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
@@ -35,7 +22,7 @@ func wantCode(t *testing.T, err error, code string) {
 // to tourists, the operator routes are exactly the admin ones; who gave
 // feedback is personal data.
 func TestManifest(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,24 +14,11 @@ import (
 	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 // The manifest and the route registry must agree, the operator routes
 // must be exactly the admin ones, and only the reporter's identity is
 // personal.
 func TestManifest(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	if m.Runtime != plugin.Native || m.Entry != "repair" {
 		t.Fatalf("runtime %s entry %s", m.Runtime, m.Entry)
 	}
@@ -284,9 +270,9 @@ const lampAttrs = `{"name":"路灯 A-01","model":"LED-120W","serialNo":"SN-2026-
 
 func newBench(t *testing.T, config string) *bench {
 	b := &bench{t: t, config: config, now: now, token: "tok-lamp-1", routes: map[string]plugin.Route{}}
-	b.host = plugintest.NewFakeHost().Declare(manifest(t))
+	b.host = plugintest.NewFakeHost().Declare(plugintest.Manifest(t))
 	b.host.Clock = func() time.Time { return b.now }
-	for _, r := range manifest(t).Routes {
+	for _, r := range plugintest.Manifest(t).Routes {
 		b.routes[r.Name] = r
 	}
 	b.host.SetObject(plugin.Code{Token: b.token, Number: 100000001, OwnerUnit: "市路灯管理所", Attributes: json.RawMessage(lampAttrs)})

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,24 +14,11 @@ import (
 	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 // The manifest and the route registry agree: the spot, its check-ins and
 // checking in are open to tourists, liking needs a login, the operator
 // routes are the admin ones; authors and likers are personal data.
 func TestManifest(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true
@@ -234,7 +220,7 @@ var (
 )
 
 func newBench(t *testing.T, config string) *bench {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	b := &bench{t: t, config: config, now: time.Date(2026, 5, 3, 9, 30, 0, 0, cst), routes: map[string]plugin.Route{}}
 	b.host = plugintest.NewFakeHost().Declare(m)
 	b.host.Clock = func() time.Time { return b.now }

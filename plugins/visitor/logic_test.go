@@ -4,30 +4,17 @@ import (
 	"encoding/json"
 	"math"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
-
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // The manifest and the route registry agree, every configurable key has
 // a column, and name and mobile are personal data.
 func TestManifest(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true

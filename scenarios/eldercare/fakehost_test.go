@@ -4,26 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
 	"github.com/opencitycode/citycode/sdk/plugintest"
 )
-
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // bench drives the handler as the host would: it fills a Request from the
 // manifest's route, with the visitor and code of the test, against the
@@ -61,9 +47,9 @@ const roles = `{"staff":[{"account":"fly","ownerUnit":"` + homeUnit + `"},{"acco
 
 func newBench(t *testing.T, config string) *bench {
 	b := &bench{t: t, config: config, now: time.Date(2026, 11, 3, 9, 30, 0, 0, cst), routes: map[string]plugin.Route{}}
-	b.host = plugintest.NewFakeHost().Declare(manifest(t))
+	b.host = plugintest.NewFakeHost().Declare(plugintest.Manifest(t))
 	b.host.Clock = func() time.Time { return b.now }
-	for _, r := range manifest(t).Routes {
+	for _, r := range plugintest.Manifest(t).Routes {
 		b.routes[r.Name] = r
 	}
 	b.code = plugin.Code{Token: "tok-home-1", Kind: "object", Number: 100000001, Status: "active", TypeName: "养老服务机构",

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
 // The manifest and the route registry must agree: only the institution's
 // pages are open to tourists, the operator routes are exactly the admin
 // ones, only the staff save caregivers, and personal data is marked.
 func TestManifestMatchesRoutes(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true

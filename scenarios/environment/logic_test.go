@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
 // The manifest and the route registry must agree, and no staff route may
 // be open to tourists: the host's login check is the first line of the
 // staff pages' defence.
 func TestManifestMatchesRoutes(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -15,22 +14,9 @@ import (
 // newFakeHost is the sdk's fake host with the plugin's manifest declared
 // and the bench's clock.
 func newFakeHost(t *testing.T, clock *time.Time) *plugintest.FakeHost {
-	f := plugintest.NewFakeHost().Declare(manifest(t))
+	f := plugintest.NewFakeHost().Declare(plugintest.Manifest(t))
 	f.Clock = func() time.Time { return *clock }
 	return f
-}
-
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // count is the number of records in a collection.
@@ -93,7 +79,7 @@ const pointAttrs = `{"name":"徐汇区康复辅具社区租赁服务点","addres
 func newBench(t *testing.T, config string) *bench {
 	b := &bench{t: t, config: config, now: time.Date(2026, 11, 3, 9, 30, 0, 0, cst), routes: map[string]plugin.Route{}}
 	b.host = newFakeHost(t, &b.now)
-	for _, r := range manifest(t).Routes {
+	for _, r := range plugintest.Manifest(t).Routes {
 		b.routes[r.Name] = r
 	}
 	b.code = plugin.Code{Token: "tok-point-1", Kind: "object", Number: 100000001, Status: "active", TypeName: "康复辅具租赁服务点",

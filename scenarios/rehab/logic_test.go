@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
 // The manifest and the route registry must agree: only the service
 // point's page is open to tourists, the operator routes are exactly the
 // admin ones, and the phone is personal data.
 func TestManifestMatchesRoutes(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true

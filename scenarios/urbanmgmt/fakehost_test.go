@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,19 +13,6 @@ import (
 	"github.com/opencitycode/citycode/sdk/plugin"
 	"github.com/opencitycode/citycode/sdk/plugintest"
 )
-
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // bench drives the handler as the host would: it fills a Request from the
 // manifest's route, with the visitor and code of the test, against the
@@ -63,7 +49,7 @@ const shop1Attrs = `{"name":"老王面馆","地址":"漕溪北路 100 号","统�
 
 func newBench(t *testing.T, config string) *bench {
 	b := &bench{t: t, config: config, now: time.Date(2026, 11, 3, 9, 30, 0, 0, cst), routes: map[string]plugin.Route{}, token: shop1}
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	b.host = plugintest.NewFakeHost().Declare(m)
 	b.host.Clock = func() time.Time { return b.now }
 	for _, r := range m.Routes {

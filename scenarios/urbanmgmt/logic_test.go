@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
 // The manifest and the code must agree: the route registry names the
@@ -17,7 +18,7 @@ import (
 // collections listed are the declared ones, and the configuration's
 // schema names the fields config decodes.
 func TestManifestMatchesCode(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true

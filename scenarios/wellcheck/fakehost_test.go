@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"mime/multipart"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -17,22 +16,9 @@ import (
 // newFakeHost is the sdk's fake host with the plugin's manifest declared
 // and the bench's clock.
 func newFakeHost(t *testing.T, clock *time.Time) *plugintest.FakeHost {
-	f := plugintest.NewFakeHost().Declare(manifest(t))
+	f := plugintest.NewFakeHost().Declare(plugintest.Manifest(t))
 	f.Clock = func() time.Time { return *clock }
 	return f
-}
-
-func manifest(t *testing.T) *plugin.Manifest {
-	t.Helper()
-	b, err := os.ReadFile("plugin.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := plugin.ParseManifest(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // count is the number of records in a collection.
@@ -114,7 +100,7 @@ const wellAttrs = `{"name":"徐汇 1 号监测井","编号":"SW-310104-001","add
 func newBench(t *testing.T, config string) *bench {
 	b := &bench{t: t, config: config, now: time.Date(2026, 11, 3, 9, 30, 0, 0, cst), routes: map[string]plugin.Route{}, token: "tok-well-1"}
 	b.host = newFakeHost(t, &b.now)
-	for _, r := range manifest(t).Routes {
+	for _, r := range plugintest.Manifest(t).Routes {
 		b.routes[r.Name] = r
 	}
 	b.host.SetObject(plugin.Code{Token: b.token, Kind: "object", Number: 100000001, Status: "active", TypeName: "地下水监测井",

@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/opencitycode/citycode/sdk/plugin"
+	"github.com/opencitycode/citycode/sdk/plugintest"
 )
 
 // The manifest and the route registry must agree: only the well's page is
 // open to tourists, the operator routes are exactly the admin ones, and
 // the configuration's field names are the fields the plugin knows.
 func TestManifestMatchesRoutes(t *testing.T) {
-	m := manifest(t)
+	m := plugintest.Manifest(t)
 	seen := map[string]bool{}
 	for _, r := range m.Routes {
 		seen[r.Name] = true

@@ -72,3 +72,18 @@ func From(ctx context.Context) *Actor {
 func System() *Actor {
 	return &Actor{Kind: KindSystem, Account: "system", OperatorType: Root, MainPlatform: true}
 }
+
+// AccountOf answers the account of the actor in ctx, or "" when none.
+func AccountOf(ctx context.Context) string {
+	if a := From(ctx); a != nil {
+		return a.Account
+	}
+	return ""
+}
+
+// OnMainPlatform reports whether the actor in ctx acts for the main
+// platform (whose administrators keep what spans every platform).
+func OnMainPlatform(ctx context.Context) bool {
+	a := From(ctx)
+	return a != nil && a.MainPlatform
+}

@@ -73,7 +73,7 @@ type EndpointList struct {
 // mainOnly keeps the node's figures to the main platform's
 // administrators: they span every platform.
 func mainOnly(ctx context.Context) error {
-	if a := actor.From(ctx); a == nil || !a.MainPlatform {
+	if !actor.OnMainPlatform(ctx) {
 		return fault.Deniedf("monitoring is for the main platform's administrators")
 	}
 	return nil

@@ -101,13 +101,6 @@ func platformFor(ctx context.Context, requested string) (string, error) {
 	return p, nil
 }
 
-func operator(ctx context.Context) string {
-	if a := actor.From(ctx); a != nil {
-		return a.Account
-	}
-	return ""
-}
-
 // PluginInfo is a plugin as the console lists it.
 type PluginInfo struct {
 	Name          string    `json:"name"`
@@ -233,7 +226,7 @@ func (s *Service) installRoute(ctx context.Context, in *InstallIn) (*Version, er
 	if err != nil {
 		return nil, fault.Invalidf("artefact must be base64")
 	}
-	v, err := s.Install(ctx, &Package{Manifest: in.Manifest, Artefact: a, Signature: in.Signature}, operator(ctx))
+	v, err := s.Install(ctx, &Package{Manifest: in.Manifest, Artefact: a, Signature: in.Signature}, actor.AccountOf(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +378,7 @@ func (s *Service) createBindingRoute(ctx context.Context, in *BindingIn) (*Bindi
 		return nil, err
 	}
 	in.PlatformID = p
-	return s.CreateBinding(ctx, in, operator(ctx))
+	return s.CreateBinding(ctx, in, actor.AccountOf(ctx))
 }
 
 // BindingUpdateIn edits a binding.

@@ -117,7 +117,7 @@ func (s *Service) grantRoute(ctx context.Context, in *GrantIn) (*SyncGrant, erro
 	}
 	// The app must be one of this platform's: a grant cannot hand a
 	// platform's data to another platform's app.
-	g := SyncGrant{AppID: in.AppID, Collections: cols, Personal: in.Personal, GrantedBy: operator(ctx), GrantedAt: s.cfg.Clock()}
+	g := SyncGrant{AppID: in.AppID, Collections: cols, Personal: in.Personal, GrantedBy: actor.AccountOf(ctx), GrantedAt: s.cfg.Clock()}
 	err = s.cfg.Pool.QueryRow(ctx, `SELECT name FROM apps WHERE id = $1 AND platform_id = $2`, in.AppID, p).Scan(&g.AppName)
 	if store.NoRows(err) {
 		return nil, fault.NotFoundf("the platform has no app %s", in.AppID)

@@ -288,7 +288,7 @@ func (b *Blacklists) createRoute(ctx context.Context, in *CreateIn) (*Entry, err
 	}
 	e, err := scanEntry(b.cfg.Pool.QueryRow(ctx, `INSERT INTO risk_blacklist (kind, value, reason, expires_at, created_by, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, value) WHERE status = 'active' DO NOTHING RETURNING `+entryCols,
-		in.Kind, v, in.Reason, in.ExpiresAt, account(ctx), now))
+		in.Kind, v, in.Reason, in.ExpiresAt, actor.AccountOf(ctx), now))
 	if store.NoRows(err) {
 		return nil, fault.Conflictf(fault.CodeResourceAlreadyExists, "%s %s is already blacklisted", in.Kind, v)
 	}
@@ -334,7 +334,7 @@ func (b *Blacklists) releaseRoute(ctx context.Context, in *IDIn) (*Entry, error)
 		return nil, err
 	}
 	e, err := scanEntry(b.cfg.Pool.QueryRow(ctx, `UPDATE risk_blacklist SET status = 'released', released_by = $2, released_at = $3
-		WHERE id = $1 AND status = 'active' RETURNING `+entryCols, in.ID, account(ctx), b.cfg.Clock()))
+		WHERE id = $1 AND status = 'active' RETURNING `+entryCols, in.ID, actor.AccountOf(ctx), b.cfg.Clock()))
 	if store.NoRows(err) {
 		return nil, fault.NotFoundf("no active blacklist entry %d", in.ID)
 	}
@@ -348,15 +348,8 @@ func (b *Blacklists) releaseRoute(ctx context.Context, in *IDIn) (*Entry, error)
 // mainOnly keeps the blacklists to the main platform's administrators: an
 // IP address refused is refused on the whole host.
 func mainOnly(ctx context.Context) error {
-	if a := actor.From(ctx); a == nil || !a.MainPlatform {
+	if !actor.OnMainPlatform(ctx) {
 		return fault.Deniedf("blacklists are kept by the main platform's administrators")
 	}
 	return nil
-}
-
-func account(ctx context.Context) string {
-	if a := actor.From(ctx); a != nil {
-		return a.Account
-	}
-	return ""
 }

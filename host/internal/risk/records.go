@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/opencitycode/citycode/host/internal/actor"
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
 	"github.com/opencitycode/citycode/host/internal/policy"
@@ -128,7 +129,7 @@ func (g *Guard) releaseRoute(ctx context.Context, in *ReleaseIn) (*Released, err
 	now := g.cfg.Clock()
 	rows, err := g.cfg.Pool.Query(ctx, `UPDATE risk_records SET status = 'released', released_by = $2, released_at = $3
 		WHERE id = ANY($1) AND action = 'intercept' AND status = 'open' AND `+clause+`
-		RETURNING event_type, ip, user_id, org_id, code_id`, append([]any{in.IDs, account(ctx), now}, args...)...)
+		RETURNING event_type, ip, user_id, org_id, code_id`, append([]any{in.IDs, actor.AccountOf(ctx), now}, args...)...)
 	if err != nil {
 		return nil, err
 	}

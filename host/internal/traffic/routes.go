@@ -49,7 +49,7 @@ func (s *Service) Routes() []*httpapi.Route {
 // mainOnly refuses operators of sub-platforms: limits protect the whole
 // platform's APIs.
 func mainOnly(ctx context.Context) error {
-	if a := actor.From(ctx); a == nil || !a.MainPlatform {
+	if !actor.OnMainPlatform(ctx) {
 		return fault.Deniedf("traffic limits are set by the main platform's administrators")
 	}
 	return nil
@@ -125,7 +125,7 @@ func (s *Service) createRoute(ctx context.Context, in *LimitIn) (*Limit, error) 
 	var id int64
 	err := s.cfg.Pool.QueryRow(ctx, `INSERT INTO traffic_limits (route, app_id, per_second, per_minute, total_cap, note, updated_by, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (route, app_id) DO NOTHING RETURNING id`,
-		in.Route, in.AppID, in.PerSecond, in.PerMinute, in.TotalCap, in.Note, account(ctx), s.cfg.Clock()).Scan(&id)
+		in.Route, in.AppID, in.PerSecond, in.PerMinute, in.TotalCap, in.Note, actor.AccountOf(ctx), s.cfg.Clock()).Scan(&id)
 	if store.NoRows(err) {
 		return nil, fault.Conflictf(fault.CodeResourceInUse, "%s already has a limit for this app; change it instead", in.Route)
 	}
@@ -160,7 +160,7 @@ func (s *Service) updateRoute(ctx context.Context, in *LimitUpdateIn) (*Limit, e
 		return nil, fault.Invalidf("a limit's route and app stay; delete it and create another")
 	}
 	_, err = s.cfg.Pool.Exec(ctx, `UPDATE traffic_limits SET per_second = $2, per_minute = $3, total_cap = $4, note = $5, updated_by = $6, updated_at = $7
-		WHERE id = $1`, in.ID, in.PerSecond, in.PerMinute, in.TotalCap, in.Note, account(ctx), s.cfg.Clock())
+		WHERE id = $1`, in.ID, in.PerSecond, in.PerMinute, in.TotalCap, in.Note, actor.AccountOf(ctx), s.cfg.Clock())
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (s *Service) restoreRoute(ctx context.Context, in *IDIn) (*Limit, error) {
 		return nil, fault.Wrap(err, fault.Unavailable, fault.CodeServiceUnavailable, "the traffic counters are unavailable; try again")
 	}
 	_, err = s.cfg.Pool.Exec(ctx, `UPDATE traffic_limits SET state = 'active', tripped_at = NULL, updated_by = $2, updated_at = $3 WHERE id = $1`,
-		in.ID, account(ctx), s.cfg.Clock())
+		in.ID, actor.AccountOf(ctx), s.cfg.Clock())
 	if err != nil {
 		return nil, err
 	}
@@ -221,11 +221,4 @@ func (s *Service) one(ctx context.Context, id int64) (*Limit, error) {
 	}
 	l.Used, _ = s.ctr.used(ctx, l)
 	return &l, nil
-}
-
-func account(ctx context.Context) string {
-	if a := actor.From(ctx); a != nil {
-		return a.Account
-	}
-	return ""
 }

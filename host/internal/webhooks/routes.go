@@ -108,7 +108,7 @@ func (s *Service) putRoute(ctx context.Context, in *PutIn) (*Subscription, error
 		}
 	}
 	sub := Subscription{AppID: in.AppID, URL: in.URL, Events: events, Enabled: in.Enabled == nil || *in.Enabled,
-		UpdatedBy: account(ctx), UpdatedAt: s.cfg.Clock()}
+		UpdatedBy: actor.AccountOf(ctx), UpdatedAt: s.cfg.Clock()}
 	_, err = s.cfg.Pool.Exec(ctx, `INSERT INTO webhook_subscriptions (app_id, platform_id, url, events, enabled, updated_by, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (app_id) DO UPDATE SET url = EXCLUDED.url, events = EXCLUDED.events,
 		enabled = EXCLUDED.enabled, updated_by = EXCLUDED.updated_by, updated_at = EXCLUDED.updated_at`,
@@ -178,7 +178,7 @@ func (s *Service) pingRoute(ctx context.Context, in *AppIn) (*Queued, error) {
 		return nil, err
 	}
 	var q Queued
-	data, _ := json.Marshal(map[string]any{"by": account(ctx)})
+	data, _ := json.Marshal(map[string]any{"by": actor.AccountOf(ctx)})
 	err = s.cfg.Pool.QueryRow(ctx, `INSERT INTO webhook_deliveries (app_id, platform_id, event, payload, created_at, next_attempt_at)
 		SELECT app_id, platform_id, 'ping', $2, $3, $3 FROM webhook_subscriptions WHERE app_id = $1 AND enabled RETURNING id`,
 		in.AppID, data, s.cfg.Clock()).Scan(&q.ID)
@@ -288,11 +288,4 @@ func (s *Service) audit(ctx context.Context, action, appID, platform string, det
 		PlatformID: platform, Result: audit.Success, Detail: b}); err != nil {
 		s.log.Error("audit entry not recorded", "action", action, "err", err)
 	}
-}
-
-func account(ctx context.Context) string {
-	if a := actor.From(ctx); a != nil {
-		return a.Account
-	}
-	return ""
 }
