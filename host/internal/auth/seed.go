@@ -87,6 +87,10 @@ func builtinMenus() []builtinMenu {
 	add(group("group:risk", "", "城市码风控", "/risk", "safety"))
 	add(pageMenus("group:risk", "blacklist", "黑名单管理", "/risk/blacklist", [2]string{"create", "新增"}, [2]string{"update", "解除"})...)
 	add(pageMenus("group:risk", "riskrecord", "风控拦截管理", "/risk/records", [2]string{"release", "批量解除"}, [2]string{"export", "导出"})...)
+	add(pageMenus("group:risk", "riskrule", "风控规则管理", "/risk/rules", verbs(crud, onOff)...)...)
+	add(pageMenus("group:risk", "riskindicator", "风控指标管理", "/risk/indicators", crud...)...)
+	add(pageMenus("group:risk", "riskapp", "风控应用管理", "/risk/apps", [2]string{"update", "设置"})...)
+	add(pageMenus("group:risk", "riskdict", "风控字典管理", "/risk/dict", crud...)...)
 
 	add(group("group:users", "", "用户服务", "/users", "user"))
 	add(pageMenus("group:users", "person", "用户信息管理", "/users/persons")...)

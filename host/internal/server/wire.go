@@ -187,7 +187,8 @@ func (s *Server) wire(ctx context.Context) error {
 	if err := s.pool.QueryRow(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
 		return err
 	}
-	guard = risk.NewGuard(risk.GuardConfig{Pool: s.pool, Eval: engine.Eval, Version: engine.Version, Redis: shared, Namespace: dbName, Clock: clock, Log: s.log})
+	guard = risk.NewGuard(risk.GuardConfig{Pool: s.pool, Eval: engine.Eval, Version: engine.Version, Redis: shared, Namespace: dbName,
+		MainPlatformID: tenancy.MainPlatformID, Clock: clock, Log: s.log})
 
 	reg := s.registry()
 	api, err := httpapi.New(httpapi.Config{
@@ -246,6 +247,7 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(lists.Routes()...)
 	api.Mount(blacklists.Routes()...)
 	api.Mount(guard.Routes()...)
+	api.Mount(guard.ConfigRoutes()...)
 	checks := map[string]monitor.Check{"database": func(ctx context.Context) error { return s.pool.Ping(ctx) }}
 	if s.redis != nil {
 		checks["redis"] = func(ctx context.Context) error { return s.redis.Ping(ctx).Err() }
