@@ -7,7 +7,10 @@
 #    "capability": "code.issue",
 #    "usage": {"code.issue": 9999}}                     # optional, calls so far this period
 #
-# data.openapi.decision is {"allow": bool, "reason": "why not, empty when allowed"}.
+# data.openapi.decision is {"allow": bool, "reason": "why not, empty when allowed",
+# "code": the error code to answer, empty when allowed}: UnauthorizedOperation
+# for a capability not granted (or a disabled app), LimitExceeded.Quota for
+# an exhausted quota.
 package openapi
 
 app := a if {
@@ -47,7 +50,18 @@ default allow := false
 
 allow if reason == ""
 
-decision := {"allow": allow, "reason": reason}
+default code := ""
+
+code := "LimitExceeded.Quota" if {
+	not allow
+	granted
+	app.enabled == true
+	quota_exhausted
+} else := "UnauthorizedOperation" if {
+	not allow
+}
+
+decision := {"allow": allow, "reason": reason, "code": code}
 
 # ---- data.openapi.disclosure -------------------------------------------------
 #

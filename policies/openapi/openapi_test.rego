@@ -6,28 +6,30 @@ app := {"id": "A001", "enabled": true, "capabilities": ["code.issue", "code.veri
 
 test_granted_capability if {
 	d := openapi.decision with input as {"app": app, "capability": "code.verify"}
-	d == {"allow": true, "reason": ""}
+	d == {"allow": true, "reason": "", "code": ""}
 }
 
 test_capability_not_granted if {
 	d := openapi.decision with input as {"app": app, "capability": "code.revoke"}
-	d == {"allow": false, "reason": "capability code.revoke not granted to the app"}
+	d == {"allow": false, "reason": "capability code.revoke not granted to the app", "code": "UnauthorizedOperation"}
 }
 
 test_disabled_app if {
 	d := openapi.decision with input as {"app": object.union(app, {"enabled": false}), "capability": "code.verify"}
 	d.reason == "app is disabled"
+	d.code == "UnauthorizedOperation"
 }
 
 test_quota if {
 	openapi.decision.allow with input as {"app": app, "capability": "code.issue", "usage": {"code.issue": 99}}
 	d := openapi.decision with input as {"app": app, "capability": "code.issue", "usage": {"code.issue": 100}}
 	d.reason == "quota of code.issue exhausted"
+	d.code == "LimitExceeded.Quota"
 }
 
 test_missing_input_denied if {
 	d := openapi.decision with input as {}
-	d == {"allow": false, "reason": "capability is required"}
+	d == {"allow": false, "reason": "capability is required", "code": "UnauthorizedOperation"}
 	d2 := openapi.decision with input as {"capability": "code.issue"}
 	d2.reason == "app is disabled"
 }

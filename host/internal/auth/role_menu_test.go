@@ -146,7 +146,7 @@ func TestMenus(t *testing.T) {
 		t.Fatalf("top level: %v", names)
 	}
 	base := tree[0].Children[0]
-	if base.Name != "基础配置管理" || len(base.Children) != 3 || base.Children[1].Name != "应用管理" || base.Children[1].Permission != "app.read" {
+	if base.Name != "基础配置管理" || len(base.Children) != 4 || base.Children[1].Name != "应用管理" || base.Children[1].Permission != "app.read" {
 		t.Fatalf("基础配置管理: %+v", base)
 	}
 	if b := base.Children[1].Children[0]; b.Kind != KindButton || b.Permission != "app.create" || !b.Builtin {

@@ -59,6 +59,7 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:biz.base", "platform", "平台管理", "/biz/base/platforms", verbs(crud, onOff)...)...)
 	add(pageMenus("group:biz.base", "app", "应用管理", "/biz/base/apps", verbs(crud, onOff, [][2]string{{"secret", "密钥管理"}})...)...)
 	add(pageMenus("group:biz.base", "developer", "开发者管理", "/biz/base/developers", [2]string{"update", "修改"})...)
+	add(pageMenus("group:biz.base", "capability", "能力授权", "/biz/base/capabilities", [2]string{"grant", "分配/回收"})...)
 
 	add(group("group:ops", "", "运维管理", "/ops", "tool"),
 		group("group:ops.perm", "group:ops", "权限管理", "/ops/permissions", ""))

@@ -29,7 +29,7 @@ func (s *Service) Routes() []*httpapi.Route {
 			Tag("personal-code").App().Reads().AcceptUnknownFields().Errors(codes...),
 		httpapi.Handle(post, "/identity/decodeIdentityCode", s.decodeIdentity).
 			Doc("个人码解码接口", "Verifies a scanned personal code for the accepting organisation (acceptOrgId). The identity comes back in full only where the holder authorized that scene (and the policy agrees), otherwise desensitized. An expired code answers expire=true without identity; a forged or altered one FailedOperation.CodeTampered; a revoked one FailedOperation.CodeRevoked.").
-			Tag("personal-code").App().Reads().AcceptUnknownFields().Errors(verifyCodes...),
+			Tag("personal-code").Needs("code-decode").App().Reads().AcceptUnknownFields().Errors(verifyCodes...),
 		httpapi.Handle(post, "/api/openHealthCode", open(FamilyHealth)).
 			Doc("健康码生码接口", "Registers the holder for a health rule and answers their userId.").
 			Tag("health-code").App().AcceptUnknownFields().Errors(codes...),
@@ -38,7 +38,7 @@ func (s *Service) Routes() []*httpapi.Route {
 			Tag("health-code").App().Reads().AcceptUnknownFields().Errors(codes...),
 		httpapi.Handle(post, "/health/decodeHealthCode", s.decodeHealth).
 			Doc("健康码解码接口", "Verifies a scanned health code and answers the holder's health data.").
-			Tag("health-code").App().Reads().AcceptUnknownFields().Errors(verifyCodes...),
+			Tag("health-code").Needs("code-decode").App().Reads().AcceptUnknownFields().Errors(verifyCodes...),
 		httpapi.Handle(post, "/api/openPaymentCode", open(FamilyPayment)).
 			Doc("支付生码接口", "Registers the holder for a payment rule and answers their userId.").
 			Tag("payment-code").App().AcceptUnknownFields().Errors(codes...),
@@ -47,7 +47,7 @@ func (s *Service) Routes() []*httpapi.Route {
 			Tag("payment-code").App().Reads().AcceptUnknownFields().Errors(codes...),
 		httpapi.Handle(post, "/payment/decodePaymentCode", s.decodePayment).
 			Doc("支付解码接口", "Verifies a scanned payment code and answers whose it is (cityCodeAppId, userId) for charging.").
-			Tag("payment-code").App().Reads().AcceptUnknownFields().Errors(verifyCodes...),
+			Tag("payment-code").Needs("code-decode").App().Reads().AcceptUnknownFields().Errors(verifyCodes...),
 		httpapi.Handle(post, "/api/revokePersonalCode", s.revokeRoute).
 			Doc("撤销码", "Revokes every code of the user's rule issued so far (a lost phone): decoding them answers FailedOperation.CodeRevoked; codes shown afterwards work.").
 			Tag("personal-code").App().AcceptUnknownFields().Errors(codes...),

@@ -69,6 +69,13 @@ type Limiter interface {
 	Admit(ctx context.Context, route *Route, appID string) error
 }
 
+// Grants admits an app's call of a route when the app holds the route's
+// capability and has quota left (the open platform's grants), or refuses
+// it: 403 UnauthorizedOperation, 429 LimitExceeded.Quota.
+type Grants interface {
+	Permit(ctx context.Context, route *Route, appID string) error
+}
+
 // Gate refuses callers on a blacklist (风控黑名单): an IP address on every
 // request, an app's access account on its signed calls.
 type Gate interface {
@@ -101,6 +108,7 @@ type Config struct {
 	Apps         AppVerifier
 	Limiter      Limiter // nil: no traffic limits
 	Gate         Gate    // nil: no blacklists
+	Grants       Grants  // nil: every app may call every App route
 	Observer     Observer
 	Registry     *prometheus.Registry // nil: no /metrics
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed for the
@@ -328,6 +336,9 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 					// an app's allowance.
 					if a.cfg.Gate != nil {
 						err = a.cfg.Gate.AllowApp(ctx, v.AppID)
+					}
+					if err == nil && a.cfg.Grants != nil {
+						err = a.cfg.Grants.Permit(ctx, r, v.AppID)
 					}
 					if err == nil && a.cfg.Limiter != nil {
 						err = a.cfg.Limiter.Admit(ctx, r, v.AppID)

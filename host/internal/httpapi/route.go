@@ -66,6 +66,10 @@ type Route struct {
 	// MaxBodyBytes, when set, replaces the API's body size limit for this
 	// route (uploads of plugin packages).
 	MaxBodyBytes int64
+	// Capability names the open-platform capability an App route belongs
+	// to (what an app is granted and given a quota of); empty means the
+	// route's first tag.
+	Capability string
 
 	in, out reflect.Type
 	invoke  func(ctx context.Context, in any) (any, error)
@@ -130,6 +134,22 @@ func (r *Route) Cache(seconds int) *Route { r.CacheSeconds = seconds; return r }
 
 // Reads marks the route as changing nothing.
 func (r *Route) Reads() *Route { r.ReadOnly = true; return r }
+
+// Needs names the capability an App route belongs to, when it is not the
+// route's first tag (decoding is granted apart from issuing).
+func (r *Route) Needs(capability string) *Route { r.Capability = capability; return r }
+
+// CapabilityName is the capability an App route belongs to: Capability, or
+// the first tag.
+func (r *Route) CapabilityName() string {
+	if r.Capability != "" {
+		return r.Capability
+	}
+	if len(r.Tags) > 0 {
+		return r.Tags[0]
+	}
+	return ""
+}
 
 // AcceptUnknownFields makes JSON decoding ignore unknown fields.
 func (r *Route) AcceptUnknownFields() *Route { r.Lenient = true; return r }

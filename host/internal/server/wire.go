@@ -22,6 +22,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/httpapi"
 	"github.com/opencitycode/citycode/host/internal/monitor"
 	"github.com/opencitycode/citycode/host/internal/nonce"
+	"github.com/opencitycode/citycode/host/internal/openplatform"
 	"github.com/opencitycode/citycode/host/internal/persons"
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/qr"
@@ -190,6 +191,8 @@ func (s *Server) wire(ctx context.Context) error {
 	guard = risk.NewGuard(risk.GuardConfig{Pool: s.pool, Eval: engine.Eval, Version: engine.Version, Redis: shared, Namespace: dbName,
 		MainPlatformID: tenancy.MainPlatformID, Clock: clock, Log: s.log})
 
+	grants := openplatform.New(openplatform.Config{Pool: s.pool, Eval: engine.Eval, Redis: shared, Namespace: dbName, Clock: clock, Log: s.log})
+
 	reg := s.registry()
 	api, err := httpapi.New(httpapi.Config{
 		Log:            s.log,
@@ -199,6 +202,7 @@ func (s *Server) wire(ctx context.Context) error {
 		Apps:           appVerifier{verifier},
 		Limiter:        limits,
 		Gate:           blacklists,
+		Grants:         grants,
 		Observer:       &auditObserver{trail: trail, log: s.log},
 		Registry:       reg,
 		TrustedProxies: s.cfg.HTTP.TrustedProxies,
@@ -255,7 +259,9 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(monitor.New(monitor.Config{Gatherer: reg, Checks: checks, Plugins: s.plugins.Health}).Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
+	api.Mount(grants.Routes()...)
 	limits.KnowRoutes(api.Routes())
+	grants.KnowRoutes(api.Routes())
 	api.ServeOpenAPI()
 	return nil
 }
