@@ -13,7 +13,7 @@ LDFLAGS := -X github.com/opencitycode/citycode/host/internal/server.Version=$(VE
 WAZERO_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/tetratelabs/wazero 2>/dev/null)
 GOTEST_FLAGS ?= -count=1 -race -timeout 15m -ldflags=-X=github.com/tetratelabs/wazero/internal/version.version=$(WAZERO_VERSION)
 
-.PHONY: all build run test vet fmt policy-test bench demo pg-start pg-stop clean
+.PHONY: all build run test vet fmt policy-test fuzz bench demo pg-start pg-stop clean
 
 all: build
 
@@ -33,6 +33,17 @@ fmt:
 
 policy-test: build
 	$(BIN) policy test policies
+
+# Fuzz targets, each run for FUZZTIME (CI: 60 s each). Their seed corpora
+# (testdata/fuzz) also run as ordinary tests under make test; an input that
+# found a bug stays there as a regression test.
+FUZZTIME ?= 60s
+FUZZ_TARGETS := ./sdk/codeformat:FuzzParse ./sdk/codeformat:FuzzParseHolder ./host/internal/auth/signature:FuzzVerify \
+	./sdk/plugin:FuzzParseManifest ./host/internal/codeengine:FuzzReadSheet
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; done
 
 # The plugin tests (sdk/plugintest) run the host binary built here.
 test: vet policy-test build

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -138,8 +139,14 @@ var (
 )
 
 // ParseManifest decodes and validates plugin.json. Unknown fields are
-// refused so that a typo is not silently ignored.
+// refused so that a typo is not silently ignored, and so are keys that
+// differ from a field's name only in case and keys given twice: the JSON
+// an operator reviews before installing reads exactly as the host reads it
+// (encoding/json alone would take "NAME" for "name", and the last of two).
 func ParseManifest(b []byte) (*Manifest, error) {
+	if err := checkKeys(b); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	var m Manifest
@@ -279,4 +286,85 @@ func (m *Manifest) Route(kind RouteKind, method, path string) (Route, bool) {
 		}
 	}
 	return Route{}, false
+}
+
+// manifestKeys are the JSON keys of the manifest's fields, as declared.
+var manifestKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Slice || t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			keys[name] = true
+			if f.Type != reflect.TypeFor[json.RawMessage]() {
+				walk(f.Type)
+			}
+		}
+	}
+	walk(reflect.TypeFor[Manifest]())
+	return keys
+}()
+
+// checkKeys walks the objects of plugin.json, but the free-form config
+// schema, refusing keys not spelled as declared and keys given twice.
+func checkKeys(b []byte) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	var value func(depth int, free bool) error
+	value = func(depth int, free bool) error {
+		if depth > 32 {
+			return errors.New("plugin.json: nested too deeply")
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("plugin.json: %w", err)
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return fmt.Errorf("plugin.json: %w", err)
+				}
+				key, _ := kt.(string)
+				if !free {
+					if !manifestKeys[key] {
+						return fmt.Errorf("plugin.json: unknown field %q (names are case-sensitive)", key)
+					}
+					if seen[key] {
+						return fmt.Errorf("plugin.json: field %q given twice", key)
+					}
+					seen[key] = true
+				}
+				if err := value(depth+1, free || (depth == 0 && key == "config")); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for dec.More() {
+				if err := value(depth+1, free); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	if err := value(0, false); err != nil {
+		return err
+	}
+	return nil
 }

@@ -80,3 +80,23 @@ func TestHostInvoke(t *testing.T) {
 		t.Fatalf("resolve: %+v %v", c, err)
 	}
 }
+
+// TestManifestKeysAsDeclared: a key spelled in another case, or given
+// twice, is refused — the reviewed JSON reads as the host reads it — while
+// the configuration schema keeps any keys it likes.
+func TestManifestKeysAsDeclared(t *testing.T) {
+	for name, doc := range map[string]string{
+		"case variant":        strings.Replace(good, `"entry"`, `"entrY"`, 1),
+		"nested case variant": strings.Replace(good, `"tourist"`, `"Tourist"`, 1),
+		"twice":               strings.Replace(good, `"name":"checkin"`, `"name":"checkin","name":"evil"`, 1),
+		"nested twice":        strings.Replace(good, `"kind":"landing"`, `"kind":"landing","kind":"admin"`, 1),
+	} {
+		if _, err := plugin.ParseManifest([]byte(doc)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	free := strings.Replace(good, `"config":{"type":"object"}`, `"config":{"type":"object","properties":{"Name":{"type":"string"},"NAME":{"type":"string"}}}`, 1)
+	if _, err := plugin.ParseManifest([]byte(free)); err != nil {
+		t.Fatalf("a config schema with its own keys: %v", err)
+	}
+}
