@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 )
 
 func load(t *testing.T, args []string, environ []string) (Config, error) {
@@ -107,7 +109,48 @@ func TestExampleFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTP.Addr != Default().HTTP.Addr {
-		t.Fatalf("example differs from defaults: %q", c.HTTP.Addr)
+	if fmt.Sprintf("%+v", c) != fmt.Sprintf("%+v", Default()) {
+		t.Fatalf("the example's values differ from the defaults:\n%+v\n%+v", c, Default())
+	}
+	// Every key is documented in it.
+	raw, err := os.ReadFile("../../../deploy/citycode.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]map[string]any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for key := range defaultsMap() {
+		section, name, _ := strings.Cut(key, ".")
+		if _, ok := doc[section][name]; !ok && key != "plugins.cache_dir" { // cache_dir is shown commented out: its default is derived
+			t.Errorf("the example does not document %s", key)
+		}
+	}
+}
+
+// The Kubernetes ConfigMap's configuration loads (unknown keys would be
+// refused at start).
+func TestKubernetesConfigLoads(t *testing.T) {
+	raw, err := os.ReadFile("../../../deploy/k8s/configmap.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm struct {
+		Data map[string]string `yaml:"data"`
+	}
+	if err := yaml.Unmarshal(raw, &cm); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "citycode.yaml")
+	if err := os.WriteFile(file, []byte(cm.Data["citycode.yaml"]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(t, []string{"--config", file}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Security.GenerateMasterKey || !c.Risk.Enabled || c.HTTP.PublicBaseURL == "" || len(c.HTTP.TrustedProxies) == 0 {
+		t.Fatalf("the ConfigMap's settings: %+v", c)
 	}
 }

@@ -295,9 +295,20 @@ func (g *Guard) listIndicatorsRoute(ctx context.Context, in *IndicatorsIn) (*Ind
 	return &Indicators{Items: items}, nil
 }
 
-// IndicatorIn is an indicator's settings.
+// IndicatorIn is a new indicator.
 type IndicatorIn struct {
-	Code          string   `path:"code" json:"code" validate:"required,max=32"`
+	Code string `json:"code" validate:"required,max=32"`
+	IndicatorFields
+}
+
+// IndicatorUpdateIn names an indicator and its new settings.
+type IndicatorUpdateIn struct {
+	Code string `path:"code" validate:"required,max=32"`
+	IndicatorFields
+}
+
+// IndicatorFields are an indicator's settings.
+type IndicatorFields struct {
 	Name          string   `json:"name" validate:"required,max=64"`
 	Dimension     string   `json:"dimension" validate:"required,oneof=ip user org app code"`
 	WindowSeconds int      `json:"windowSeconds" validate:"min=10,max=86400"`
@@ -307,9 +318,9 @@ type IndicatorIn struct {
 
 var indicatorCode = regexp.MustCompile(`^[a-z][a-z0-9_]{1,31}$`)
 
-func (in *IndicatorIn) check() error {
-	if !indicatorCode.MatchString(in.Code) {
-		return fault.Invalidf("parameter %q: %q must be 2 to 32 lower-case letters, digits and underscores, starting with a letter", "code", in.Code)
+func (in *IndicatorFields) check(code string) error {
+	if !indicatorCode.MatchString(code) {
+		return fault.Invalidf("parameter %q: %q must be 2 to 32 lower-case letters, digits and underscores, starting with a letter", "code", code)
 	}
 	slices.Sort(in.EventTypes)
 	in.EventTypes = slices.Compact(in.EventTypes)
@@ -320,7 +331,7 @@ func (g *Guard) createIndicatorRoute(ctx context.Context, in *IndicatorIn) (*Ind
 	if err := mainOnlyConfig(ctx, "indicators"); err != nil {
 		return nil, err
 	}
-	if err := in.check(); err != nil {
+	if err := in.check(in.Code); err != nil {
 		return nil, err
 	}
 	now := g.cfg.Clock()
@@ -341,11 +352,11 @@ func (g *Guard) createIndicatorRoute(ctx context.Context, in *IndicatorIn) (*Ind
 	return &i, nil
 }
 
-func (g *Guard) updateIndicatorRoute(ctx context.Context, in *IndicatorIn) (*Indicator, error) {
+func (g *Guard) updateIndicatorRoute(ctx context.Context, in *IndicatorUpdateIn) (*Indicator, error) {
 	if err := mainOnlyConfig(ctx, "indicators"); err != nil {
 		return nil, err
 	}
-	if err := in.check(); err != nil {
+	if err := in.check(in.Code); err != nil {
 		return nil, err
 	}
 	var out Indicator
@@ -553,7 +564,6 @@ func (g *Guard) getRuleRoute(ctx context.Context, in *RuleIDIn) (*Rule, error) {
 
 // RuleIn is a rule's settings.
 type RuleIn struct {
-	ID        int64   `path:"id"`
 	Name      string  `json:"name" validate:"required,max=64"`
 	AppID     string  `json:"appId" validate:"max=32" doc:"empty: every app of the caller's platform"`
 	Model     string  `json:"model" validate:"required,oneof=generate show verify"`
@@ -613,8 +623,14 @@ func (g *Guard) createRuleRoute(ctx context.Context, in *RuleIn) (*Rule, error) 
 	return &r, nil
 }
 
-func (g *Guard) updateRuleRoute(ctx context.Context, in *RuleIn) (*Rule, error) {
-	platformID, err := g.resolve(ctx, in)
+// RuleUpdateIn names a rule and its new settings.
+type RuleUpdateIn struct {
+	ID int64 `path:"id" validate:"min=1"`
+	RuleIn
+}
+
+func (g *Guard) updateRuleRoute(ctx context.Context, in *RuleUpdateIn) (*Rule, error) {
+	platformID, err := g.resolve(ctx, &in.RuleIn)
 	if err != nil {
 		return nil, err
 	}
@@ -840,7 +856,6 @@ func (g *Guard) listDictRoute(ctx context.Context, in *DictIn) (*DictPage, error
 
 // DictEntryIn is a dictionary entry's fields.
 type DictEntryIn struct {
-	ID       int64  `path:"id"`
 	ItemCode string `json:"itemCode" validate:"required,max=64"`
 	ItemName string `json:"itemName" validate:"required,max=64"`
 	SubCode  string `json:"subCode" validate:"required,max=64"`
@@ -869,7 +884,13 @@ func (g *Guard) createDictRoute(ctx context.Context, in *DictEntryIn) (*DictEntr
 	return &d, nil
 }
 
-func (g *Guard) updateDictRoute(ctx context.Context, in *DictEntryIn) (*DictEntry, error) {
+// DictUpdateIn names a dictionary entry and its new fields.
+type DictUpdateIn struct {
+	ID int64 `path:"id" validate:"min=1"`
+	DictEntryIn
+}
+
+func (g *Guard) updateDictRoute(ctx context.Context, in *DictUpdateIn) (*DictEntry, error) {
 	if err := mainOnlyConfig(ctx, "the risk dictionary"); err != nil {
 		return nil, err
 	}
