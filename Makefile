@@ -39,7 +39,7 @@ policy-test: build
 # found a bug stays there as a regression test.
 FUZZTIME ?= 60s
 FUZZ_TARGETS := ./sdk/codeformat:FuzzParse ./sdk/codeformat:FuzzParseHolder ./host/internal/auth/signature:FuzzVerify \
-	./sdk/plugin:FuzzParseManifest ./host/internal/codeengine:FuzzReadSheet
+	./sdk/plugin:FuzzParseManifest ./host/internal/codeengine:FuzzReadSheet ./host/internal/interop:FuzzParseRules
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \

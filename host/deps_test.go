@@ -19,7 +19,7 @@ var owners = map[string][]string{
 	"github.com/emmansun/gmsm":           {"host/internal/codec"},
 	"github.com/tetratelabs/wazero":      {"host/internal/pluginhost/wasmrt"},
 	"github.com/hashicorp/go-plugin":     {"host/internal/pluginhost/nativert"},
-	"github.com/xuri/excelize":           {"host/internal/audit", "host/internal/codeengine", "host/internal/pluginhost", "host/internal/risk"},
+	"github.com/xuri/excelize":           {"host/internal/audit", "host/internal/codeengine", "host/internal/pluginhost", "host/internal/risk", "host/internal/stats", "host/internal/scenes"},
 	"github.com/redis/go-redis":          {"host/internal/nonce", "host/internal/server", "host/internal/traffic", "host/internal/risk", "host/internal/openplatform"},
 	"github.com/getkin/kin-openapi":      {"host/internal/httpapi"},
 	"github.com/go-playground/validator": {"host/internal/httpapi"},

@@ -1,5 +1,6 @@
 // Package actor carries who is calling through a request's context: a console
-// operator with a session, or an app authenticated by its request signature.
+// operator with a session, a developer of the open platform with a portal
+// session, or an app authenticated by its request signature.
 //
 // The values are set by httpapi's authentication middleware and read by the
 // services, which hand them to the policy engine. Nothing here does I/O.
@@ -14,6 +15,10 @@ const (
 	KindOperator Kind = "operator" // console session
 	KindApp      Kind = "app"      // signed open-API call
 	KindSystem   Kind = "system"   // the host itself (CLI, start-up seeding)
+	// KindDeveloper is a developer of the open platform with a portal
+	// session: Account is its account, DeveloperID its id; it holds no
+	// console permissions and no data scope.
+	KindDeveloper Kind = "developer"
 )
 
 // OperatorType is the account class of a console operator.
@@ -49,6 +54,9 @@ type Actor struct {
 
 	// App fields.
 	AppID string // cityCodeAppId
+
+	// Developer fields.
+	DeveloperID string
 
 	// Request context.
 	SourceIP  string

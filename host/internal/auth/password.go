@@ -136,6 +136,11 @@ func parsePHC(s string) (PasswordParams, []byte, []byte, error) {
 	return p, salt, key, nil
 }
 
+// CheckPasswordPolicy enforces the console's password rules on another
+// kind of account (the open platform's developers), naming param in the
+// error: one policy for every password the host keeps.
+func CheckPasswordPolicy(param, pw string) error { return checkPasswordPolicy(param, pw) }
+
 // checkPasswordPolicy enforces the password rules: 8 to 128 characters with
 // at least one letter and one digit.
 func checkPasswordPolicy(param, pw string) error {

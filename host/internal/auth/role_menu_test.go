@@ -142,7 +142,7 @@ func TestMenus(t *testing.T) {
 	for _, m := range tree {
 		names = append(names, m.Name)
 	}
-	if !slices.Equal(names, []string{"业务配置", "运维管理", "码核心引擎", "插件与落地页", "场景管控", "城市码风控", "用户服务", "业务管理", "系统管理"}) {
+	if !slices.Equal(names, []string{"业务配置", "运维管理", "码核心引擎", "插件与落地页", "场景管控", "场景管理", "城市码风控", "互联互通", "城市码运营", "城市码管控", "开放平台", "用户服务", "业务管理", "系统管理"}) {
 		t.Fatalf("top level: %v", names)
 	}
 	base := tree[0].Children[0]

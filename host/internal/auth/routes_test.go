@@ -141,7 +141,7 @@ func TestRoutes(t *testing.T) {
 		t.Fatalf("list: %+v", page)
 	}
 	var mine menusOut
-	if st, _ := call("GET", "/console/me/menus", tok, nil, &mine); st != 200 || len(mine.Items) != 9 {
+	if st, _ := call("GET", "/console/me/menus", tok, nil, &mine); st != 200 || len(mine.Items) != 14 {
 		t.Fatalf("my menus: %d %d", st, len(mine.Items))
 	}
 	if st, code := call("POST", "/console/operators/batch-delete", tok, map[string]any{"ids": []int64{created.Operator.ID}}, nil); st != 200 {

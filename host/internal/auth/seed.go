@@ -85,6 +85,17 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:scene", "whitelist", "白名单管理", "/scene/whitelists", [2]string{"create", "新增"}, [2]string{"delete", "删除"})...)
 	add(pageMenus("group:scene", "monitor", "监控和熔断管理", "/scene/monitor")...)
 
+	add(group("group:scenes", "", "场景管理", "/scenes", "appstore"))
+	add(pageMenus("group:scenes", "scenetype", "场景类型管理", "/scenes/types", crud...)...)
+	add(pageMenus("group:scenes", "scene", "场景配置", "/scenes/list",
+		verbs(crud, [][2]string{{"publish", "发布/下架"}, {"disable", "紧急停用"}, {"enable", "恢复"}})...)...)
+	add(pageMenus("group:scenes", "sceneservice", "服务池管理", "/scenes/services", verbs(crud, [][2]string{{"publish", "发布"}})...)...)
+	add(pageMenus("group:scenes", "servicelist", "服务清单", "/scenes/service-lists", [2]string{"export", "导出"})...)
+	add(pageMenus("group:scenes", "counterpart", "场景对接方", "/scenes/counterparts",
+		[2]string{"create", "新增"}, [2]string{"update", "修改"}, [2]string{"enable", "启用"}, [2]string{"disable", "停用"})...)
+	add(pageMenus("group:scenes", "excellent", "优秀场景管理", "/scenes/excellent",
+		[2]string{"create", "新增"}, [2]string{"update", "编辑"}, [2]string{"enable", "启用"}, [2]string{"disable", "禁用"})...)
+
 	add(group("group:risk", "", "城市码风控", "/risk", "safety"))
 	add(pageMenus("group:risk", "blacklist", "黑名单管理", "/risk/blacklist", [2]string{"create", "新增"}, [2]string{"update", "解除"})...)
 	add(pageMenus("group:risk", "riskrecord", "风控拦截管理", "/risk/records", [2]string{"release", "批量解除"}, [2]string{"export", "导出"})...)
@@ -92,6 +103,27 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:risk", "riskindicator", "风控指标管理", "/risk/indicators", crud...)...)
 	add(pageMenus("group:risk", "riskapp", "风控应用管理", "/risk/apps", [2]string{"update", "设置"})...)
 	add(pageMenus("group:risk", "riskdict", "风控字典管理", "/risk/dict", crud...)...)
+
+	add(group("group:interop", "", "互联互通", "/interop", "link"))
+	add(pageMenus("group:interop", "interopcode", "业务码管理", "/interop/codes", verbs(crud, onOff)...)...)
+	add(pageMenus("group:interop", "interoplog", "业务码解析日志", "/interop/logs")...)
+	add(pageMenus("group:interop", "interopalert", "告警管理", "/interop/alerts", verbs(crud, onOff)...)...)
+	add(pageMenus("group:interop", "interopalertrecord", "告警记录", "/interop/alert-records")...)
+	add(pageMenus("group:interop", "interopscene", "互通场景管理", "/interop/scenes",
+		verbs(crud, onOff, [][2]string{{"grant", "授权管理"}, {"routing", "路由开关"}})...)...)
+
+	add(group("group:operation", "", "城市码运营", "/operation", "home"))
+	add(pageMenus("group:operation", "workbench", "运营管理工作台", "/operation/workbench")...)
+
+	add(group("group:control", "", "城市码管控", "/control", "bar-chart"))
+	add(pageMenus("group:control", "stats", "授权监控", "/control/monitoring", [2]string{"export", "导出"})...)
+	add(pageMenus("group:control", "assessment", "考核分析", "/control/assessment")...)
+	add(pageMenus("group:control", "scenestat", "场景统计", "/control/scenes")...)
+
+	add(group("group:open", "", "开放平台", "/open", "api"))
+	add(pageMenus("group:open", "opendev", "开发者管理", "/open/developers", [2]string{"freeze", "冻结"}, [2]string{"restore", "恢复"})...)
+	add(pageMenus("group:open", "openqual", "资质审核", "/open/qualifications", [2]string{"review", "审核"}, [2]string{"export", "下载营业执照"})...)
+	add(pageMenus("group:open", "openapply", "能力申请审核", "/open/applications", [2]string{"review", "审核"})...)
 
 	add(group("group:users", "", "用户服务", "/users", "user"))
 	add(pageMenus("group:users", "person", "用户信息管理", "/users/persons")...)

@@ -121,6 +121,11 @@ type Config struct {
 	// user's code, by an accepting organization for a verify (风控); nil:
 	// none.
 	Risk func(ctx context.Context, event, userID, orgID, codeID string) error
+	// Scenes refuses a decode that a scene stops (场景): the decoding app's
+	// counterpart is disabled, the accepting organization's scene is
+	// stopped, or the holder (holderAppID, userID) switched that scene
+	// off; nil: none. It runs on every decode, so it must be cheap.
+	Scenes func(ctx context.Context, decoderAppID, holderAppID, userID, orgID string) error
 }
 
 // Service serves the code API. It is safe for concurrent use.
@@ -136,6 +141,7 @@ type Service struct {
 	revoked *ttlcache.Cache[revocationKey, time.Time]
 	users   func(ctx context.Context, userID string) error
 	risk    func(ctx context.Context, event, userID, orgID, codeID string) error
+	scenes  func(ctx context.Context, decoderAppID, holderAppID, userID, orgID string) error
 }
 
 type revocationKey struct {
@@ -149,9 +155,12 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("codeapi: Pool, Rules, Codes, Persons, Sealer and Events are required")
 	}
 	s := &Service{pool: cfg.Pool, rules: cfg.Rules, codes: cfg.Codes, persons: cfg.Persons, sealer: cfg.Sealer,
-		events: cfg.Events, log: cfg.Log, clock: cfg.Clock, users: cfg.Users, risk: cfg.Risk}
+		events: cfg.Events, log: cfg.Log, clock: cfg.Clock, users: cfg.Users, risk: cfg.Risk, scenes: cfg.Scenes}
 	if s.risk == nil {
 		s.risk = func(context.Context, string, string, string, string) error { return nil }
+	}
+	if s.scenes == nil {
+		s.scenes = func(context.Context, string, string, string, string) error { return nil }
 	}
 	if s.users == nil {
 		s.users = func(context.Context, string) error { return nil }

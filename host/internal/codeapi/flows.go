@@ -173,6 +173,12 @@ func (s *Service) decode(ctx context.Context, family string, in *DecodeIn) (*dec
 		}
 	}
 	if err == nil {
+		// The holder's scene switches and the scene's state, once the
+		// holder is known; before risk control, which need not count a
+		// decode that was never going to be answered.
+		err = s.scenes(ctx, a.AppID, d.user.AppID, d.out.UserID, in.AcceptOrgID)
+	}
+	if err == nil {
 		// Risk control sees the verify once the code is known to be ours:
 		// forgeries are refused without counting against a real holder.
 		err = s.risk(ctx, "verify", d.out.UserID, in.AcceptOrgID, id)

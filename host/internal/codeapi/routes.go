@@ -16,7 +16,8 @@ import (
 func (s *Service) Routes() []*httpapi.Route {
 	const post = http.MethodPost
 	codes := []string{fault.CodeCodeNotActive, fault.CodeResourceNotFound, fault.CodeUnauthorizedOperation, fault.CodeServiceUnavailable}
-	verifyCodes := append([]string{fault.CodeCodeTampered, fault.CodeCodeRevoked}, codes...)
+	verifyCodes := append([]string{fault.CodeCodeTampered, fault.CodeCodeRevoked, fault.CodeRiskIntercepted,
+		fault.CodeSceneSwitchedOff, fault.CodeSceneDisabled, fault.CodeCounterpartDisabled}, codes...)
 	open := func(family string) func(context.Context, *OpenIn) (*OpenOut, error) {
 		return func(ctx context.Context, in *OpenIn) (*OpenOut, error) { return s.open(ctx, family, in) }
 	}

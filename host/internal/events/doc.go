@@ -37,7 +37,9 @@
 // In the same transaction as the events, counts are added to
 // usage_rollups, per hour and per day (hours and days of
 // Config.Location) × platform × app × rule × type × result, and to
-// usage_subject_daily, per day × subject × app × platform × type × result.
+// usage_subject_daily, per day × subject × app × platform × type × result,
+// and, for events naming a region (object codes), to usage_region_daily,
+// per day × platform × region × code kind × type × result.
 // The upserts lock rows in one sorted order, so several nodes writing at
 // once wait for each other but never deadlock. Counts reads only the
 // rollups, SubjectSummary only the per-subject rollups; SubjectRecords

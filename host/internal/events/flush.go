@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// The three statements of a batch travel in one pipeline and run in one
+// The statements of a batch travel in one pipeline and run in one
 // implicit transaction, committed at its end: one round trip per batch.
 // The upserts lock rollup rows in the order of their arrays, which flush
 // sorts: two nodes committing overlapping batches wait for each other but
@@ -29,6 +29,9 @@ const (
 	upsertSubjects = `INSERT INTO usage_subject_daily (subject_id, day, app_id, platform_id, type, result, n)
 		SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
 		ON CONFLICT (subject_id, day, app_id, platform_id, type, result) DO UPDATE SET n = usage_subject_daily.n + excluded.n`
+	upsertRegions = `INSERT INTO usage_region_daily (day, platform_id, region_code, kind, type, result, n)
+		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+		ON CONFLICT (day, platform_id, region_code, kind, type, result) DO UPDATE SET n = usage_region_daily.n + excluded.n`
 )
 
 // rollKey is one row of usage_rollups: grain "day" or "hour", bucket the
@@ -57,12 +60,24 @@ func (a subjectKey) compare(b subjectKey) int {
 		cmp.Compare(a.platform, b.platform), cmp.Compare(a.typ, b.typ), cmp.Compare(a.result, b.result))
 }
 
+// regionKey is one row of usage_region_daily; day as in subjectKey.
+type regionKey struct {
+	day                                 int64
+	platform, region, kind, typ, result string
+}
+
+func (a regionKey) compare(b regionKey) int {
+	return cmp.Or(cmp.Compare(a.day, b.day), cmp.Compare(a.platform, b.platform), cmp.Compare(a.region, b.region),
+		cmp.Compare(a.kind, b.kind), cmp.Compare(a.typ, b.typ), cmp.Compare(a.result, b.result))
+}
+
 // flush commits the n events of batch and their rollups in one transaction.
 func (w *Writer) flush(batch []*request, n int) error {
 	ctx, cancel := context.WithTimeout(w.ctx, flushTimeout)
 	defer cancel()
 	rolls := map[rollKey]int64{}
 	subjects := map[subjectKey]int64{}
+	regions := map[regionKey]int64{}
 	cols := newEventColumns(n)
 	loc := w.cfg.Location
 	for _, r := range batch {
@@ -74,8 +89,12 @@ func (w *Writer) flush(batch []*request, n int) error {
 			typ, res := string(e.Type), string(e.Result)
 			rolls[rollKey{"hour", time.Date(y, m, d, t.Hour(), 0, 0, 0, loc).Unix(), e.PlatformID, e.AppID, e.RuleID, typ, res}]++
 			rolls[rollKey{"day", time.Date(y, m, d, 0, 0, 0, 0, loc).Unix(), e.PlatformID, e.AppID, e.RuleID, typ, res}]++
+			date := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix()
 			if e.SubjectID != "" {
-				subjects[subjectKey{e.SubjectID, time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix(), e.AppID, e.PlatformID, typ, res}]++
+				subjects[subjectKey{e.SubjectID, date, e.AppID, e.PlatformID, typ, res}]++
+			}
+			if e.RegionCode != "" {
+				regions[regionKey{date, e.PlatformID, e.RegionCode, e.Kind, typ, res}]++
 			}
 		}
 	}
@@ -84,6 +103,10 @@ func (w *Writer) flush(batch []*request, n int) error {
 	b.Queue(upsertRollups, rollupArgs(rolls)...)
 	if len(subjects) > 0 {
 		b.Queue(upsertSubjects, subjectArgs(subjects)...)
+	}
+	// Personal codes name no region: their batches skip the statement.
+	if len(regions) > 0 {
+		b.Queue(upsertRegions, regionArgs(regions)...)
 	}
 	if err := w.cfg.Pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("events: commit %d events: %w", n, err)
@@ -151,6 +174,21 @@ func subjectArgs(m map[subjectKey]int64) []any {
 		subject[i], day[i], app[i], platform[i], typ[i], result[i], n[i] = k.subject, time.Unix(k.day, 0).UTC(), k.app, k.platform, k.typ, k.result, m[k]
 	}
 	return []any{subject, day, app, platform, typ, result, n}
+}
+
+func regionArgs(m map[regionKey]int64) []any {
+	keys := make([]regionKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, regionKey.compare)
+	platform, region, kind, typ, result := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys)),
+		make([]string, len(keys)), make([]string, len(keys))
+	day, n := make([]time.Time, len(keys)), make([]int64, len(keys))
+	for i, k := range keys {
+		day[i], platform[i], region[i], kind[i], typ[i], result[i], n[i] = time.Unix(k.day, 0).UTC(), k.platform, k.region, k.kind, k.typ, k.result, m[k]
+	}
+	return []any{day, platform, region, kind, typ, result, n}
 }
 
 // isDataError reports whether the database refused the data itself (data

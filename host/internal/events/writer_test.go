@@ -49,6 +49,9 @@ func randomEvent(r *rand.Rand) events.Event {
 	if r.IntN(5) > 0 {
 		e.SubjectID = fmt.Sprintf("h%d", r.IntN(20))
 	}
+	if r.IntN(3) == 0 { // an object code, of a district
+		e.Kind, e.RegionCode = "object", fmt.Sprintf("31010%d", r.IntN(4))
+	}
 	if r.IntN(3) == 0 {
 		e.Detail = json.RawMessage(`{"k":"值"}`)
 	}
@@ -121,6 +124,16 @@ func rollupsEqualRaw(t *testing.T, pool *pgxpool.Pool) {
 	if n := count(t, pool, `SELECT count(*) FROM ((`+raw+`) EXCEPT (`+rollup+`)) x`) +
 		count(t, pool, `SELECT count(*) FROM ((`+rollup+`) EXCEPT (`+raw+`)) x`); n != 0 {
 		t.Errorf("%d per-subject rollups differ from the raw events", n)
+	}
+	raw = `SELECT (at AT TIME ZONE INTERVAL '+08:00')::date, platform_id, region_code, kind, type, result, count(*)
+		FROM usage_events WHERE region_code <> '' GROUP BY 1, 2, 3, 4, 5, 6`
+	rollup = `SELECT day, platform_id, region_code, kind, type, result, n FROM usage_region_daily`
+	if n := count(t, pool, `SELECT count(*) FROM ((`+raw+`) EXCEPT (`+rollup+`)) x`) +
+		count(t, pool, `SELECT count(*) FROM ((`+rollup+`) EXCEPT (`+raw+`)) x`); n != 0 {
+		t.Errorf("%d per-region rollups differ from the raw events", n)
+	}
+	if count(t, pool, `SELECT count(*) FROM usage_events WHERE region_code <> ''`) > 0 && count(t, pool, `SELECT count(*) FROM usage_region_daily`) == 0 {
+		t.Error("no per-region rollups")
 	}
 }
 
@@ -208,7 +221,8 @@ func TestTwoNodesWriteConcurrently(t *testing.T) {
 				evs := make([]events.Event, 8)
 				for i := range evs {
 					evs[i] = events.Event{At: now.Add(-time.Duration(r.IntN(3)) * time.Hour), Type: events.Verify, Result: events.Success,
-						PlatformID: "P0000", AppID: fmt.Sprintf("cc%d", r.IntN(3)), RuleID: "R1", SubjectID: fmt.Sprintf("h%d", r.IntN(4))}
+						PlatformID: "P0000", AppID: fmt.Sprintf("cc%d", r.IntN(3)), RuleID: "R1", SubjectID: fmt.Sprintf("h%d", r.IntN(4)),
+						Kind: "object", RegionCode: fmt.Sprintf("31010%d", r.IntN(3))}
 				}
 				if g%2 == 1 {
 					for i, j := 0, len(evs)-1; i < j; i, j = i+1, j-1 {

@@ -70,7 +70,11 @@ const (
 	CodeUnauthorizedOperation  = "UnauthorizedOperation"
 	CodeBlacklisted            = "UnauthorizedOperation.Blacklisted"
 	CodeRiskIntercepted        = "UnauthorizedOperation.RiskIntercepted"
+	CodeSceneSwitchedOff       = "UnauthorizedOperation.SceneSwitchedOff"
+	CodeSceneDisabled          = "UnauthorizedOperation.SceneDisabled"
+	CodeCounterpartDisabled    = "UnauthorizedOperation.CounterpartDisabled"
 	CodeResourceNotFound       = "ResourceNotFound"
+	CodeForeignCode            = "ResourceNotFound.ForeignCode"
 	CodeResourceInUse          = "ResourceInUse"
 	CodeResourceAlreadyExists  = "ResourceAlreadyExists"
 	CodeFailedOperation        = "FailedOperation"
@@ -112,7 +116,11 @@ var Codes = []struct {
 	{CodeUnauthorizedOperation, Denied, "the caller may not perform this operation on this resource"},
 	{CodeBlacklisted, Denied, "the caller's IP address or access account is on a blacklist (黑名单)"},
 	{CodeRiskIntercepted, Denied, "risk control intercepted the call: an indicator (per IP, user, organization or code) is over its threshold (风控拦截)"},
+	{CodeSceneSwitchedOff, Denied, "the code's holder switched off the scene of the accepting organization (场景开关)"},
+	{CodeSceneDisabled, Denied, "the scene of the accepting organization is stopped: disabled in an emergency, or its counterpart (场景对接方) is disabled"},
+	{CodeCounterpartDisabled, Denied, "the calling app belongs to a disabled scene counterpart (场景对接方)"},
 	{CodeResourceNotFound, NotFound, "the resource does not exist"},
+	{CodeForeignCode, NotFound, "the scanned content is not a registered business code (互联互通业务码)"},
 	{CodeResourceInUse, Conflict, "the resource is in use and cannot be changed this way"},
 	{CodeResourceAlreadyExists, Conflict, "a resource with this identity already exists"},
 	{CodeFailedOperation, Conflict, "the operation is not allowed in the resource's current state"},

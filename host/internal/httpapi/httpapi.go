@@ -10,7 +10,9 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +35,13 @@ import (
 
 // ConsoleAuthenticator resolves a console session token to its operator.
 type ConsoleAuthenticator interface {
+	Authenticate(ctx context.Context, token string) (*actor.Actor, error)
+}
+
+// DeveloperAuthenticator resolves a developer session token (the open
+// platform's portal) to its developer. Console and developer sessions are
+// separate: neither authenticator knows the other's tokens.
+type DeveloperAuthenticator interface {
 	Authenticate(ctx context.Context, token string) (*actor.Actor, error)
 }
 
@@ -104,6 +113,7 @@ type Config struct {
 	Log          *slog.Logger
 	MaxBodyBytes int64 // default 1 MiB
 	Console      ConsoleAuthenticator
+	Developers   DeveloperAuthenticator // nil: no Developer routes
 	Authz        Authorizer
 	Apps         AppVerifier
 	Limiter      Limiter // nil: no traffic limits
@@ -185,7 +195,8 @@ func (a *API) Routes() []*Route { return a.routes }
 // Mount registers routes.
 func (a *API) Mount(routes ...*Route) {
 	for _, r := range routes {
-		if r.Auth == Console && a.cfg.Console == nil || r.Auth == App && a.cfg.Apps == nil {
+		if r.Auth == Console && a.cfg.Console == nil || r.Auth == App && a.cfg.Apps == nil ||
+			r.Auth == Developer && a.cfg.Developers == nil {
 			panic(fmt.Sprintf("httpapi: %s %s needs an authenticator that is not configured", r.Method, r.Path))
 		}
 		a.routes = append(a.routes, r)
@@ -289,8 +300,11 @@ func (a *API) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func actorLabel(a *actor.Actor) string {
-	if a.Kind == actor.KindApp {
+	switch a.Kind {
+	case actor.KindApp:
 		return "app:" + a.AppID
+	case actor.KindDeveloper:
+		return "developer:" + a.Account
 	}
 	return "operator:" + a.Account
 }
@@ -323,6 +337,13 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 			switch r.Auth {
 			case Console:
 				act, ctx, err = a.authConsole(ctx, c, r)
+			case Developer:
+				act, err = a.cfg.Developers.Authenticate(ctx, bearer(c))
+				if err == nil && act.Kind != actor.KindDeveloper {
+					// An authenticator that answered another class of
+					// caller is misconfigured; never let it through.
+					err = errors.New("httpapi: the developer authenticator answered a non-developer")
+				}
 			case App:
 				var v *VerifiedApp
 				v, err = a.cfg.Apps.VerifyApp(ctx, SignedRequest{
@@ -365,9 +386,20 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 			status = a.writeError(c, err, seal)
 		} else if dl, ok := out.(Download); ok {
 			status = a.writeDownload(c, dl)
+		} else if tag := etagOf(r, out, seal); tag != "" && noneMatch(req.Header.Get("If-None-Match"), tag) {
+			h := c.Response().Header()
+			h.Set("ETag", tag)
+			h.Set("Cache-Control", "private, no-cache")
+			c.Response().WriteHeader(http.StatusNotModified)
+			status = http.StatusNotModified
 		} else {
 			if r.CacheSeconds > 0 {
 				c.Response().Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(r.CacheSeconds))
+			}
+			if tag != "" {
+				// Clients may keep the answer but must ask before using it.
+				c.Response().Header().Set("ETag", tag)
+				c.Response().Header().Set("Cache-Control", "private, no-cache")
 			}
 			a.writeBody(c, statusOK, marshalEnvelope(out, nil, RequestID(ctx)), seal)
 		}
@@ -382,11 +414,16 @@ func (a *API) serve(r *Route) echo.HandlerFunc {
 	}
 }
 
-func (a *API) authConsole(ctx context.Context, c echo.Context, r *Route) (*actor.Actor, context.Context, error) {
-	token := ""
+// bearer answers the request's bearer token, "" when none.
+func bearer(c echo.Context) string {
 	if h := c.Request().Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		token = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+		return strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
 	}
+	return ""
+}
+
+func (a *API) authConsole(ctx context.Context, c echo.Context, r *Route) (*actor.Actor, context.Context, error) {
+	token := bearer(c)
 	if token == "" {
 		return nil, ctx, fault.E(fault.Unauthenticated, fault.CodeSessionExpired, "log in first: no session token")
 	}
@@ -444,6 +481,36 @@ func (a *API) writeError(c echo.Context, err error, seal func([]byte) ([]byte, e
 	}
 	a.writeBody(c, status, marshalEnvelope(nil, eb, RequestID(ctx)), seal)
 	return status
+}
+
+// etagOf answers the strong ETag of a conditional route's data: its JSON's
+// SHA-256, truncated (a cache validator, not a secret); "" for other routes
+// and encrypted answers.
+func etagOf(r *Route, out any, seal func([]byte) ([]byte, error)) string {
+	if !r.Conditional || seal != nil {
+		return ""
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// noneMatch reports whether an If-None-Match header names tag (or is "*");
+// weak validators match too, as RFC 9110 says for If-None-Match.
+func noneMatch(header, tag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == tag {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *API) writeBody(c echo.Context, status int, body []byte, seal func([]byte) ([]byte, error)) {

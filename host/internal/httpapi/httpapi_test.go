@@ -353,3 +353,135 @@ func TestOpenAPIGenericsAndPanics(t *testing.T) {
 		t.Fatalf("panic answer: %d %s", rec.Code, rec.Body)
 	}
 }
+
+type devAuth struct{}
+
+func (devAuth) Authenticate(_ context.Context, token string) (*actor.Actor, error) {
+	switch token {
+	case "dev":
+		return &actor.Actor{Kind: actor.KindDeveloper, DeveloperID: "DV00000001", Account: "dora"}, nil
+	case "confused":
+		// A misconfigured authenticator answering an operator.
+		return &actor.Actor{Kind: actor.KindOperator, Account: "alice"}, nil
+	}
+	return nil, fault.E(fault.Unauthenticated, fault.CodeSessionExpired, "session expired")
+}
+
+// Developer routes take developer sessions only, and console routes never
+// take them; the OpenAPI document names the developer session scheme.
+func TestDeveloperRoutes(t *testing.T) {
+	if !panics(func() {
+		api, _ := httpapi.New(httpapi.Config{Console: tokenAuth{}, Log: nilLogger()})
+		api.Mount(httpapi.Handle(http.MethodGet, "/open/v1/me", func(context.Context, *httpapi.Empty) (*httpapi.Empty, error) { return nil, nil }).Developer())
+	}) {
+		t.Fatal("a developer route mounted without a developer authenticator")
+	}
+	api, err := httpapi.New(httpapi.Config{Console: tokenAuth{}, Developers: devAuth{}, Authz: denyAll{}, Log: nilLogger(), Title: "t", Version: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Mount(
+		httpapi.Handle(http.MethodGet, "/open/v1/me", func(ctx context.Context, _ *httpapi.Empty) (*createOut, error) {
+			a := actor.From(ctx)
+			return &createOut{ID: a.DeveloperID, Name: a.Account}, nil
+		}).Developer(),
+		httpapi.Handle(http.MethodGet, "/console/me", func(ctx context.Context, _ *httpapi.Empty) (*createOut, error) {
+			return &createOut{Name: actor.From(ctx).Account}, nil
+		}).Console(""),
+	)
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct {
+		path, token string
+		status      int
+		has         string
+	}{
+		{"/open/v1/me", "dev", 200, `"DV00000001"`},
+		{"/open/v1/me", "good", 401, fault.CodeSessionExpired},
+		{"/open/v1/me", "", 401, fault.CodeSessionExpired},
+		{"/open/v1/me", "confused", 500, fault.CodeInternalError},
+		{"/console/me", "dev", 401, fault.CodeSessionExpired},
+		{"/console/me", "good", 200, `"alice"`},
+	} {
+		st, body := get(c.path, c.token)
+		if st != c.status || !strings.Contains(body, c.has) {
+			t.Errorf("%s with %q: %d %s", c.path, c.token, st, body)
+		}
+	}
+	doc := api.OpenAPI()
+	op := doc.Paths.Value("/open/v1/me").Get
+	if op.Security == nil || len(*op.Security) != 1 || (*op.Security)[0]["developerSession"] == nil {
+		t.Fatalf("security: %+v", op.Security)
+	}
+	if doc.Components.SecuritySchemes["developerSession"] == nil || op.Responses.Value("401") == nil {
+		t.Fatal("the developer session scheme or its 401 is not documented")
+	}
+}
+
+func panics(f func()) (p bool) {
+	defer func() { p = recover() != nil }()
+	f()
+	return false
+}
+
+// TestConditionalETag: a route marked ETag answers a strong tag of its data
+// — the same for the same data whatever the request id — and 304 with no
+// body to a matching If-None-Match (a list, weak or "*" too); when the data
+// changes so does the tag; failures and unmarked routes carry none.
+func TestConditionalETag(t *testing.T) {
+	api, err := httpapi.New(httpapi.Config{Log: nilLogger(), Title: "t", Version: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := "一"
+	api.Mount(
+		httpapi.Handle(http.MethodGet, "/page", func(_ context.Context, in *listIn) (*listOut, error) {
+			if len(in.Status) > 0 && in.Status[0] == "bad" {
+				return nil, fault.Invalidf("bad")
+			}
+			return &listOut{Status: []string{page}}, nil
+		}).ETag(),
+		httpapi.Handle(http.MethodGet, "/plain", func(context.Context, *httpapi.Empty) (*listOut, error) { return &listOut{}, nil }),
+	)
+	h := api.Handler()
+	first, env := do(t, h, http.MethodGet, "/page", "")
+	tag := first.Header().Get("ETag")
+	if first.Code != 200 || len(tag) != 34 || tag[0] != '"' || !strings.Contains(string(env.Response.Data), "一") {
+		t.Fatalf("first: %d %q %s", first.Code, tag, first.Body)
+	}
+	if again, _ := do(t, h, http.MethodGet, "/page", ""); again.Header().Get("ETag") != tag {
+		t.Fatal("the same data, another tag")
+	}
+	for _, inm := range []string{tag, `"other", ` + tag, "W/" + tag, "*"} {
+		nm, _ := do(t, h, http.MethodGet, "/page", "", "If-None-Match", inm)
+		if nm.Code != http.StatusNotModified || nm.Body.Len() != 0 || nm.Header().Get("ETag") != tag {
+			t.Fatalf("If-None-Match %s: %d %q", inm, nm.Code, nm.Body)
+		}
+	}
+	if other, _ := do(t, h, http.MethodGet, "/page", "", "If-None-Match", `"other"`); other.Code != 200 {
+		t.Fatalf("another tag: %d", other.Code)
+	}
+	page = "二"
+	if changed, _ := do(t, h, http.MethodGet, "/page", "", "If-None-Match", tag); changed.Code != 200 || changed.Header().Get("ETag") == tag {
+		t.Fatalf("changed data: %d %q", changed.Code, changed.Header().Get("ETag"))
+	}
+	if bad, _ := do(t, h, http.MethodGet, "/page?status=bad", "", "If-None-Match", "*"); bad.Code != 400 || bad.Header().Get("ETag") != "" {
+		t.Fatalf("a failure: %d %q", bad.Code, bad.Header().Get("ETag"))
+	}
+	if plain, _ := do(t, h, http.MethodGet, "/plain", "", "If-None-Match", "*"); plain.Code != 200 || plain.Header().Get("ETag") != "" {
+		t.Fatalf("an unmarked route: %d %q", plain.Code, plain.Header().Get("ETag"))
+	}
+}

@@ -32,6 +32,8 @@ func (a *API) OpenAPI() *openapi3.T {
 			Schemas: openapi3.Schemas{},
 			SecuritySchemes: openapi3.SecuritySchemes{
 				"consoleSession": &openapi3.SecuritySchemeRef{Value: openapi3.NewJWTSecurityScheme().WithBearerFormat("opaque session token")},
+				"developerSession": &openapi3.SecuritySchemeRef{Value: openapi3.NewJWTSecurityScheme().WithBearerFormat("opaque developer session token").
+					WithDescription("a session of the open platform's developer portal (/open/v1/login); console sessions are not accepted")},
 				"appSignature": &openapi3.SecuritySchemeRef{Value: &openapi3.SecurityScheme{
 					Type: "apiKey", In: "header", Name: "X-CityCode-Signature",
 					Description: "HMAC-SM3 (or SM2) signature over METHOD\\nPATH[?QUERY]\\nTIMESTAMP\\nNONCE\\nhex(SM3(body)); also send X-CityCode-AppId, X-CityCode-Timestamp (unix ms) and X-CityCode-Nonce.",
@@ -99,6 +101,8 @@ func commonCodes(auth Auth) []string {
 	switch auth {
 	case Console:
 		codes = append(codes, fault.CodeSessionExpired, fault.CodePasswordChangeRequired, fault.CodeUnauthorizedOperation)
+	case Developer:
+		codes = append(codes, fault.CodeSessionExpired, fault.CodeAccountDisabled)
 	case App:
 		codes = append(codes, fault.CodeSignatureFailure, fault.CodeSignatureExpire, fault.CodeNonceUsed,
 			fault.CodeAppNotFound, fault.CodeAppDisabled, fault.CodeDecryptFailure)
@@ -122,6 +126,8 @@ func (a *API) operation(g *schemaGen, r *Route) *openapi3.Operation {
 		op.Security = &openapi3.SecurityRequirements{{"consoleSession": {}}}
 	case App:
 		op.Security = &openapi3.SecurityRequirements{{"appSignature": {}}}
+	case Developer:
+		op.Security = &openapi3.SecurityRequirements{{"developerSession": {}}}
 	}
 	// Parameters from path and query tags; the rest of In is the JSON body.
 	hasBody := false

@@ -21,6 +21,10 @@ const (
 	// and nonce are verified, and SM4-GCM bodies are decrypted, before the
 	// handler runs.
 	App
+	// Developer routes are the open platform's developer portal: they need
+	// a developer session (Config.Developers), never an operator's; the
+	// services decide what a developer may see of its own.
+	Developer
 )
 
 func (a Auth) String() string {
@@ -29,6 +33,8 @@ func (a Auth) String() string {
 		return "console"
 	case App:
 		return "app"
+	case Developer:
+		return "developer"
 	default:
 		return "public"
 	}
@@ -66,6 +72,10 @@ type Route struct {
 	// MaxBodyBytes, when set, replaces the API's body size limit for this
 	// route (uploads of plugin packages).
 	MaxBodyBytes int64
+	// Conditional routes answer a strong ETag of their data and 304 Not
+	// Modified to a request whose If-None-Match names it (the clients'
+	// configuration pages, polled often and rarely changed).
+	Conditional bool
 	// Capability names the open-platform capability an App route belongs
 	// to (what an app is granted and given a quota of); empty means the
 	// route's first tag.
@@ -122,6 +132,9 @@ func (r *Route) Console(action string) *Route { r.Auth = Console; r.Action = act
 // App marks the route as part of the signed open API.
 func (r *Route) App() *Route { r.Auth = App; return r }
 
+// Developer marks the route as needing a developer session.
+func (r *Route) Developer() *Route { r.Auth = Developer; return r }
+
 // PendingPasswordOK lets operators who must still change their one-time
 // password call the route.
 func (r *Route) PendingPasswordOK() *Route { r.AllowPendingPassword = true; return r }
@@ -134,6 +147,11 @@ func (r *Route) Cache(seconds int) *Route { r.CacheSeconds = seconds; return r }
 
 // Reads marks the route as changing nothing.
 func (r *Route) Reads() *Route { r.ReadOnly = true; return r }
+
+// ETag makes the route conditional: a strong ETag of its data, 304 to a
+// matching If-None-Match. Encrypted answers carry none (their bytes differ
+// each time and say nothing to a cache).
+func (r *Route) ETag() *Route { r.Conditional = true; return r }
 
 // Needs names the capability an App route belongs to, when it is not the
 // route's first tag (decoding is granted apart from issuing).

@@ -1,6 +1,8 @@
-// Package openplatform is the open platform (开放平台): how partners' apps
-// are granted capabilities of the open API, with quotas. This file holds
-// the grants and their enforcement on every signed call.
+// Package openplatform is the open platform (开放平台): the developer
+// portal (accounts, qualifications and their review, apps, applications
+// for capabilities, notifications: see Portal) and how partners' apps are
+// granted capabilities of the open API, with quotas. This file holds the
+// grants and their enforcement on every signed call.
 //
 // A capability is a group of App routes (httpapi.Route.CapabilityName: a
 // route's first tag, or the name it Needs): issuing personal codes,
@@ -8,7 +10,8 @@
 // call the routes of the capabilities it holds, each within its quota per
 // day or month (Beijing days); the policy data.openapi.decision
 // (policies/openapi) decides, answering 403 UnauthorizedOperation or 429
-// LimitExceeded.Quota. Apps not restricted (the city's own, created by its
+// LimitExceeded.Quota. Apps of a frozen developer are refused every call
+// (UnauthorizedOperation). Apps not restricted (the city's own, created by its
 // administrators) call every route, without a policy evaluation.
 //
 // Grants are a snapshot in memory that every node re-reads every two
@@ -33,6 +36,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
 	"github.com/opencitycode/citycode/host/internal/policy"
+	"github.com/opencitycode/citycode/host/internal/snapshot"
 	"github.com/opencitycode/citycode/host/internal/store"
 )
 
@@ -55,10 +59,7 @@ type Grants struct {
 	log      *slog.Logger
 	counters counters
 
-	mu     sync.RWMutex
-	snap   map[string]*appGrants
-	loaded time.Time
-	load   sync.Mutex
+	snap *snapshot.Value[*grantsSnapshot]
 
 	catalogue map[string]*Capability // set once by KnowRoutes
 }
@@ -66,7 +67,10 @@ type Grants struct {
 // appGrants is one restricted app's grants.
 type appGrants struct {
 	restricted bool
-	grants     map[string]Grant
+	// frozen: the app's developer is frozen (开发者冻结); its calls are
+	// refused whatever it was granted.
+	frozen bool
+	grants map[string]Grant
 }
 
 // Grant is a capability granted to an app.
@@ -130,6 +134,7 @@ func New(cfg Config) *Grants {
 		cfg.Reload = 2 * time.Second
 	}
 	g := &Grants{cfg: cfg, log: cfg.Log.With("component", "openplatform"), catalogue: map[string]*Capability{}}
+	g.snap = snapshot.New(snapshot.Config{Every: cfg.Reload, Clock: cfg.Clock, Log: g.log, What: "capability grants"}, g.read)
 	if cfg.Redis != nil {
 		g.counters = &redisCounters{rc: cfg.Redis, ns: cfg.Namespace}
 	} else {
@@ -177,19 +182,25 @@ func counterKey(appID, capability, period string, now time.Time) (string, time.T
 
 // Permit implements httpapi.Grants.
 func (g *Grants) Permit(ctx context.Context, route *httpapi.Route, appID string) error {
-	a := g.current(ctx)[appID]
+	a, err := g.current(ctx).lookup(ctx, g, appID)
+	if err != nil {
+		// An app created after the snapshot whose grants cannot be read
+		// is not let through unrestricted.
+		g.log.Warn("reading an app's grants: call refused", "app", appID, "err", err)
+		return fault.E(fault.Unavailable, fault.CodeServiceUnavailable, "the app's grants cannot be read right now; try again")
+	}
 	if a == nil || !a.restricted {
 		return nil
 	}
 	capability := route.CapabilityName()
-	if basic[capability] {
+	if basic[capability] && !a.frozen {
 		return nil
 	}
 	grant, granted := a.grants[capability]
 	usage := map[string]int64{}
 	var counted string
 	now := g.cfg.Clock()
-	if granted && grant.quotaValue > 0 {
+	if granted && grant.quotaValue > 0 && !a.frozen {
 		key, end := counterKey(appID, capability, grant.Period, now)
 		n, err := g.counters.incr(ctx, key, end)
 		if err != nil {
@@ -208,7 +219,7 @@ func (g *Grants) Permit(ctx context.Context, route *httpapi.Route, appID string)
 		}
 	}
 	input := map[string]any{
-		"app":        map[string]any{"id": appID, "enabled": true, "capabilities": caps, "quotas": quotas},
+		"app":        map[string]any{"id": appID, "enabled": !a.frozen, "capabilities": caps, "quotas": quotas},
 		"capability": capability,
 		"usage":      usage,
 	}
@@ -229,48 +240,89 @@ func (g *Grants) Permit(ctx context.Context, route *httpapi.Route, appID string)
 	if counted != "" {
 		g.counters.decr(context.WithoutCancel(ctx), counted)
 	}
+	if a.frozen {
+		return fault.E(fault.Denied, fault.CodeUnauthorizedOperation, "%s: the app's developer is frozen (开发者已冻结)", d.Reason)
+	}
 	if d.Code == fault.CodeQuota {
 		return fault.E(fault.Limited, fault.CodeQuota, "%s (能力配额已用完): apply for more quota", d.Reason)
 	}
 	return fault.E(fault.Denied, fault.CodeUnauthorizedOperation, "%s (未授权的能力): apply for the capability %s", d.Reason, capability)
 }
 
-// current answers the grants snapshot, re-read when older than cfg.Reload;
-// when it cannot be read the last one stays.
-func (g *Grants) current(ctx context.Context) map[string]*appGrants {
-	now := g.cfg.Clock()
-	g.mu.RLock()
-	s, fresh := g.snap, g.snap != nil && now.Sub(g.loaded) < g.cfg.Reload && !g.loaded.After(now)
-	g.mu.RUnlock()
-	if fresh {
-		return s
-	}
-	g.load.Lock()
-	defer g.load.Unlock()
-	g.mu.RLock()
-	s, fresh = g.snap, g.snap != nil && now.Sub(g.loaded) < g.cfg.Reload && !g.loaded.After(now)
-	g.mu.RUnlock()
-	if fresh {
-		return s
-	}
-	next, err := g.read(ctx)
-	if err != nil {
-		g.log.Warn("reading capability grants: the last ones stay", "err", err)
-		if s == nil {
-			s = map[string]*appGrants{}
-		}
-		next = s
-	}
-	g.mu.Lock()
-	g.snap, g.loaded = next, now
-	g.mu.Unlock()
-	return next
+// grantsSnapshot is the grants of every restricted app as read at one
+// time, and the ids of every app that existed then. An app created since
+// (on any node) is looked up once by itself: otherwise it would pass
+// unrestricted until the next reload.
+type grantsSnapshot struct {
+	apps  map[string]*appGrants
+	known map[string]bool
+
+	mu   sync.Mutex
+	late map[string]*appGrants // nil value: looked up, not restricted
 }
 
-func (g *Grants) read(ctx context.Context) (map[string]*appGrants, error) {
+func (s *grantsSnapshot) lookup(ctx context.Context, g *Grants, appID string) (*appGrants, error) {
+	if a := s.apps[appID]; a != nil || s.known[appID] {
+		return a, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.late[appID]; ok {
+		return a, nil
+	}
+	one, err := g.readApps(ctx, `m.app_id = $1`, appID)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.late) > 10_000 {
+		clear(s.late) // bounded: unknown ids are only looked up again
+	}
+	s.late[appID] = one[appID]
+	return one[appID], nil
+}
+
+// current answers the grants in force. When they cannot be read the last
+// ones stay; before any was read, every app is looked up by itself.
+func (g *Grants) current(ctx context.Context) *grantsSnapshot {
+	s, err := g.snap.Get(ctx)
+	if err != nil {
+		g.log.Warn("reading capability grants: apps are looked up one by one", "err", err)
+		return &grantsSnapshot{apps: map[string]*appGrants{}, known: map[string]bool{}, late: map[string]*appGrants{}}
+	}
+	return s
+}
+
+func (g *Grants) read(ctx context.Context) (*grantsSnapshot, error) {
+	s := &grantsSnapshot{known: map[string]bool{}, late: map[string]*appGrants{}}
+	// Known ids first: an app created between the two reads is then
+	// unknown, and looked up by itself.
+	rows, err := g.cfg.Pool.Query(ctx, `SELECT id FROM apps`)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		s.known[id] = true
+	}
+	if s.apps, err = g.readApps(ctx, `true`); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// readApps reads the grants of the restricted apps (and of frozen
+// developers' apps) that cond selects.
+func (g *Grants) readApps(ctx context.Context, cond string, args ...any) (map[string]*appGrants, error) {
 	out := map[string]*appGrants{}
-	rows, err := g.cfg.Pool.Query(ctx, `SELECT m.app_id, c.capability, c.quota, c.period
-		FROM app_grant_modes m LEFT JOIN app_capabilities c ON c.app_id = m.app_id WHERE m.restricted`)
+	// Apps of frozen developers are in the snapshot even when an
+	// administrator lifted their restriction: freezing stops every call.
+	rows, err := g.cfg.Pool.Query(ctx, `SELECT m.app_id, c.capability, c.quota, c.period, coalesce(d.status = 'frozen', false)
+		FROM app_grant_modes m LEFT JOIN app_capabilities c ON c.app_id = m.app_id
+		LEFT JOIN open_apps o ON o.app_id = m.app_id LEFT JOIN open_developers d ON d.id = o.developer_id
+		WHERE (m.restricted OR d.status = 'frozen') AND `+cond, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -279,12 +331,13 @@ func (g *Grants) read(ctx context.Context) (map[string]*appGrants, error) {
 		var app string
 		var capability, period *string
 		var quota *int64
-		if err := rows.Scan(&app, &capability, &quota, &period); err != nil {
+		var frozen bool
+		if err := rows.Scan(&app, &capability, &quota, &period, &frozen); err != nil {
 			return nil, err
 		}
 		a := out[app]
 		if a == nil {
-			a = &appGrants{restricted: true, grants: map[string]Grant{}}
+			a = &appGrants{restricted: true, frozen: frozen, grants: map[string]Grant{}}
 			out[app] = a
 		}
 		if capability != nil {
@@ -298,11 +351,7 @@ func (g *Grants) read(ctx context.Context) (map[string]*appGrants, error) {
 	return out, rows.Err()
 }
 
-func (g *Grants) invalidate() {
-	g.mu.Lock()
-	g.snap = nil
-	g.mu.Unlock()
-}
+func (g *Grants) invalidate() { g.snap.Invalidate() }
 
 // Routes declares the console's capability catalogue and grants (能力授权).
 func (g *Grants) Routes() []*httpapi.Route {

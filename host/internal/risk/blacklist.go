@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +21,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/actor"
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/snapshot"
 	"github.com/opencitycode/citycode/host/internal/store"
 )
 
@@ -45,13 +45,11 @@ type Blacklists struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.RWMutex
-	snap   *snapshot
-	loaded time.Time
-	load   sync.Mutex
+	snap *snapshot.Value[*entries]
 }
 
-type snapshot struct {
+// entries are the active blacklist entries, as every node holds them.
+type entries struct {
 	prefixes []netip.Prefix
 	accounts map[string]bool
 	users    map[string]bool
@@ -68,45 +66,39 @@ func NewBlacklists(cfg Config) *Blacklists {
 	if cfg.Reload <= 0 {
 		cfg.Reload = 2 * time.Second
 	}
-	return &Blacklists{cfg: cfg, log: cfg.Log.With("component", "blacklist")}
+	b := &Blacklists{cfg: cfg, log: cfg.Log.With("component", "blacklist")}
+	b.snap = snapshot.New(snapshot.Config{Every: cfg.Reload, Clock: cfg.Clock, Log: b.log, What: "the blacklists"}, b.read)
+	return b
 }
 
-// current answers the snapshot, re-read when older than Reload. When the
-// database cannot be read the last snapshot stays in force.
-func (b *Blacklists) current(ctx context.Context) *snapshot {
-	now := b.cfg.Clock()
-	b.mu.RLock()
-	s, fresh := b.snap, b.snap != nil && now.Sub(b.loaded) < b.cfg.Reload && !b.loaded.After(now)
-	b.mu.RUnlock()
-	if fresh {
-		return s
-	}
-	b.load.Lock()
-	defer b.load.Unlock()
-	b.mu.RLock()
-	s, fresh = b.snap, b.snap != nil && now.Sub(b.loaded) < b.cfg.Reload && !b.loaded.After(now)
-	b.mu.RUnlock()
-	if fresh {
-		return s
-	}
-	rows, err := b.cfg.Pool.Query(ctx, `SELECT kind, value FROM risk_blacklist
-		WHERE status = 'active' AND (expires_at IS NULL OR expires_at > $1)`, now)
-	var entries []struct{ kind, value string }
-	if err == nil {
-		entries, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct{ kind, value string }, error) {
-			var e struct{ kind, value string }
-			return e, r.Scan(&e.kind, &e.value)
-		})
-	}
+// current answers the entries in force. When the database cannot be read
+// the last ones stay in force (none before any was read).
+func (b *Blacklists) current(ctx context.Context) *entries {
+	s, err := b.snap.Get(ctx)
 	if err != nil {
-		b.log.Warn("reading the blacklists: the last ones stay in force", "err", err)
-		if s == nil {
-			s = &snapshot{}
-		}
-		return s
+		b.log.Warn("reading the blacklists", "err", err)
 	}
-	s = &snapshot{accounts: map[string]bool{}, users: map[string]bool{}}
-	for _, e := range entries {
+	if s == nil {
+		s = &entries{}
+	}
+	return s
+}
+
+func (b *Blacklists) read(ctx context.Context) (*entries, error) {
+	rows, err := b.cfg.Pool.Query(ctx, `SELECT kind, value FROM risk_blacklist
+		WHERE status = 'active' AND (expires_at IS NULL OR expires_at > $1)`, b.cfg.Clock())
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct{ kind, value string }, error) {
+		var e struct{ kind, value string }
+		return e, r.Scan(&e.kind, &e.value)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &entries{accounts: map[string]bool{}, users: map[string]bool{}}
+	for _, e := range list {
 		switch e.kind {
 		case KindIP:
 			if p, err := netip.ParsePrefix(e.value); err == nil {
@@ -118,17 +110,10 @@ func (b *Blacklists) current(ctx context.Context) *snapshot {
 			s.users[e.value] = true
 		}
 	}
-	b.mu.Lock()
-	b.snap, b.loaded = s, now
-	b.mu.Unlock()
-	return s
+	return s, nil
 }
 
-func (b *Blacklists) invalidate() {
-	b.mu.Lock()
-	b.snap = nil
-	b.mu.Unlock()
-}
+func (b *Blacklists) invalidate() { b.snap.Invalidate() }
 
 var errBlacklisted = func(what string) error {
 	return fault.E(fault.Denied, fault.CodeBlacklisted, "%s is on a blacklist (黑名单)", what)

@@ -123,37 +123,15 @@ func (s *setup) applicable(ev Event, mainPlatformID string) []ruleInput {
 	return out
 }
 
-// setup answers the configuration snapshot, re-reading it when older than
-// cfg.Reload. When it cannot be read the last one stays (the built-in
-// indicators before any was read).
+// setup answers the configuration in force. When it cannot be read the
+// last one stays (the built-in indicators before any was read).
 func (g *Guard) setup(ctx context.Context) *setup {
-	now := g.cfg.Clock()
-	g.smu.RLock()
-	s, fresh := g.snap, g.snap != nil && now.Sub(g.loaded) < g.cfg.Reload && !g.loaded.After(now)
-	g.smu.RUnlock()
-	if fresh {
-		return s
-	}
-	g.load.Lock()
-	defer g.load.Unlock()
-	g.smu.RLock()
-	s, fresh = g.snap, g.snap != nil && now.Sub(g.loaded) < g.cfg.Reload && !g.loaded.After(now)
-	g.smu.RUnlock()
-	if fresh {
-		return s
-	}
-	next, err := g.read(ctx)
+	s, err := g.snap.Get(ctx)
 	if err != nil {
-		g.log.Warn("reading the risk configuration: the last one stays", "err", err)
-		if s == nil {
-			s = &setup{indicators: builtinIndicators(), modes: map[string]string{}}
-		}
-		next = s
+		g.log.Warn("reading the risk configuration: the built-in indicators apply", "err", err)
+		return &setup{indicators: builtinIndicators(), modes: map[string]string{}}
 	}
-	g.smu.Lock()
-	g.snap, g.loaded = next, now
-	g.smu.Unlock()
-	return next
+	return s
 }
 
 func (g *Guard) read(ctx context.Context) (*setup, error) {
@@ -185,11 +163,7 @@ func (g *Guard) read(ctx context.Context) (*setup, error) {
 }
 
 // invalidate makes the next event re-read the configuration.
-func (g *Guard) invalidate() {
-	g.smu.Lock()
-	g.snap = nil
-	g.smu.Unlock()
-}
+func (g *Guard) invalidate() { g.snap.Invalidate() }
 
 // ConfigRoutes declares the risk configuration (风控配置): indicators,
 // rules, risk apps and the risk dictionary, and the indicators' live data.

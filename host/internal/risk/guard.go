@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/opencitycode/citycode/host/internal/fault"
+	"github.com/opencitycode/citycode/host/internal/snapshot"
 )
 
 // Event is one generate, show or verify as risk control sees it.
@@ -69,10 +70,7 @@ type Guard struct {
 	mu     sync.Mutex
 	bounds *bounds // of the serving bundle
 
-	smu    sync.RWMutex
-	snap   *setup
-	loaded time.Time
-	load   sync.Mutex
+	snap *snapshot.Value[*setup]
 }
 
 // bounds are the policy's thresholds and flag ratio, read once per bundle:
@@ -138,6 +136,7 @@ func NewGuard(cfg GuardConfig) *Guard {
 		cfg.Reload = 2 * time.Second
 	}
 	g := &Guard{cfg: cfg, log: cfg.Log.With("component", "risk")}
+	g.snap = snapshot.New(snapshot.Config{Every: cfg.Reload, Clock: cfg.Clock, Log: g.log, What: "the risk configuration"}, g.read)
 	if cfg.Redis != nil {
 		g.win = &redisWindows{rc: cfg.Redis, ns: cfg.Namespace}
 	} else {

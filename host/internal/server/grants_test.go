@@ -167,3 +167,29 @@ func TestCapabilityGrants(t *testing.T) {
 	}
 	wantAPIError(t, decode(pc, partner.AppID), 403, fault.CodeUnauthorizedOperation)
 }
+
+// TestNewAppRestrictedOnEveryNode: an app created and restricted on one
+// node is restricted on another at once — not only after that node's next
+// reload of the grants, when it would have passed unrestricted meanwhile.
+func TestNewAppRestrictedOnEveryNode(t *testing.T) {
+	t.Parallel()
+	a := newHost(t, hostOpts{redis: true})
+	admin := a.admin()
+	b := newHost(t, hostOpts{dbURL: a.dbURL, redis: true, keyFile: a.keyFile})
+	ctx := context.Background()
+	city := a.app(admin, map[string]any{"name": "随申办"})
+	secret, _ := hex.DecodeString(city.AppSecret)
+	// B reads its grants snapshot now, before the new app exists.
+	if err := client.New(b.URL, city.AppID, secret).Call(ctx, "/api/getAppInfo", map[string]any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	partner := a.app(admin, map[string]any{"name": "合作方"})
+	a.must(admin, "PUT", "/console/apps/"+partner.AppID+"/grants", map[string]any{"restricted": true, "grants": []map[string]any{}})
+	ps, _ := hex.DecodeString(partner.AppSecret)
+	pb := client.New(b.URL, partner.AppID, ps)
+	wantAPIError(t, pb.Call(ctx, "/api/showPersonalCode", map[string]any{"cityCodeAppId": partner.AppID, "codeDefId": "R1", "userId": "1"}, nil),
+		403, fault.CodeUnauthorizedOperation)
+	if err := pb.Call(ctx, "/api/getAppInfo", map[string]any{}, nil); err != nil {
+		t.Fatalf("its own information: %v", err)
+	}
+}

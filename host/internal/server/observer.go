@@ -9,16 +9,20 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencitycode/citycode/host/internal/actor"
 	"github.com/opencitycode/citycode/host/internal/audit"
 	"github.com/opencitycode/citycode/host/internal/auth"
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/openplatform"
 )
 
 // auditObserver writes the audit trail of the HTTP layer: every console
 // change (operation log), every read that hands out data in bulk or reveals
 // secrets (data-security log), and every signed app call that changes data
-// or is refused (API-call log). Plain reads are not logged here: console
+// or is refused (API-call log), and every change a developer makes through
+// the open platform's portal (operation log, attributed to
+// "developer:<account>" so it never reads as an operator's). Plain reads are not logged here: console
 // reads would drown the trail, and open-API reads are usage events.
 type auditObserver struct {
 	trail *audit.Logger
@@ -47,6 +51,9 @@ func (o *auditObserver) Observe(ctx context.Context, c httpapi.Call) {
 	e.Detail, _ = json.Marshal(detail)
 	if a := c.Actor; a != nil {
 		e.PlatformID = a.PlatformID
+		if a.Kind == actor.KindDeveloper {
+			e.OperatorID, e.Account = a.DeveloperID, "developer:"+a.Account
+		}
 	} else {
 		// The caller was not authenticated (bad signature, expired session):
 		// still worth a line, attributed to nobody.
@@ -114,4 +121,31 @@ func (l loginRecorder) RecordLogin(ctx context.Context, ev auth.LoginEvent) erro
 	}
 	e.Detail, _ = json.Marshal(d)
 	return l.trail.Record(ctx, e)
+}
+
+// developerLogins writes the open platform's developer logins to the
+// audit trail's login log, as "developer:<account>".
+type developerLogins struct {
+	trail *audit.Logger
+	log   *slog.Logger
+}
+
+func (l developerLogins) record(ctx context.Context, ev openplatform.LoginEvent) {
+	e := audit.Entry{
+		Type:       audit.TypeLogin,
+		OperatorID: ev.DeveloperID,
+		Account:    "developer:" + ev.Account,
+		SourceIP:   ev.IP,
+		Action:     "open.login",
+		Result:     audit.Success,
+	}
+	d := map[string]any{"userAgent": ev.UserAgent}
+	if !ev.Success {
+		e.Result = audit.Failure
+		d["reason"] = ev.Reason
+	}
+	e.Detail, _ = json.Marshal(d)
+	if err := l.trail.Record(ctx, e); err != nil {
+		l.log.ErrorContext(ctx, "recording a developer login", "account", ev.Account, "err", err)
+	}
 }

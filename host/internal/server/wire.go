@@ -20,6 +20,7 @@ import (
 	"github.com/opencitycode/citycode/host/internal/codekeys"
 	"github.com/opencitycode/citycode/host/internal/events"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/interop"
 	"github.com/opencitycode/citycode/host/internal/monitor"
 	"github.com/opencitycode/citycode/host/internal/nonce"
 	"github.com/opencitycode/citycode/host/internal/openplatform"
@@ -27,6 +28,8 @@ import (
 	"github.com/opencitycode/citycode/host/internal/policy"
 	"github.com/opencitycode/citycode/host/internal/qr"
 	"github.com/opencitycode/citycode/host/internal/risk"
+	"github.com/opencitycode/citycode/host/internal/scenes"
+	"github.com/opencitycode/citycode/host/internal/stats"
 	"github.com/opencitycode/citycode/host/internal/tenancy"
 	"github.com/opencitycode/citycode/host/internal/traffic"
 	"github.com/opencitycode/citycode/host/internal/ttlcache"
@@ -41,6 +44,9 @@ type Options struct {
 	CaptchaAnswers func() string
 	// WebhookInterval is how often due pushes are looked for (default 1 s).
 	WebhookInterval time.Duration
+	// InteropAllowInsecure lets business codes' parse services be plain
+	// http on loopback (tests stand them up with httptest).
+	InteropAllowInsecure bool
 }
 
 // wire builds the services and mounts their routes.
@@ -164,8 +170,21 @@ func (s *Server) wire(ctx context.Context) error {
 			return guard.Check(ctx, ev)
 		}
 	}
+	catalogue, err := scenes.New(scenes.Config{Pool: s.pool, MainPlatformID: tenancy.MainPlatformID, Log: s.log, Clock: clock,
+		Department: func(ctx context.Context, operatorID int64) (string, error) {
+			// The caller asks about itself: auth is asked as the system.
+			o, err := authSvc.GetOperator(actor.With(ctx, actor.System()), operatorID)
+			if err != nil {
+				return "", err
+			}
+			return o.DepartmentID, nil
+		}})
+	if err != nil {
+		return err
+	}
 	codes, err := codeapi.New(codeapi.Config{Pool: s.pool, Rules: ruleSource{rules}, Codes: codeSigner{keys: keys},
-		Persons: people, Sealer: sealer, Events: eventSink{evw}, Log: s.log, Clock: clock, Users: blacklists.AllowUser, Risk: riskCheck})
+		Persons: people, Sealer: sealer, Events: eventSink{evw}, Log: s.log, Clock: clock, Users: blacklists.AllowUser, Risk: riskCheck,
+		Scenes: catalogue.Check})
 	if err != nil {
 		return err
 	}
@@ -192,12 +211,18 @@ func (s *Server) wire(ctx context.Context) error {
 		MainPlatformID: tenancy.MainPlatformID, Clock: clock, Log: s.log})
 
 	grants := openplatform.New(openplatform.Config{Pool: s.pool, Eval: engine.Eval, Redis: shared, Namespace: dbName, Clock: clock, Log: s.log})
+	portal, err := openplatform.NewPortal(openplatform.PortalConfig{Pool: s.pool, Sealer: sealer, Grants: grants, Apps: ten,
+		MainPlatformID: tenancy.MainPlatformID, Logins: developerLogins{trail: trail, log: s.log}.record, Clock: clock, Log: s.log})
+	if err != nil {
+		return err
+	}
 
 	reg := s.registry()
 	api, err := httpapi.New(httpapi.Config{
 		Log:            s.log,
 		MaxBodyBytes:   s.cfg.HTTP.MaxBodyBytes,
 		Console:        authSvc,
+		Developers:     portal,
 		Authz:          engine,
 		Apps:           appVerifier{verifier},
 		Limiter:        limits,
@@ -251,15 +276,61 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(lists.Routes()...)
 	api.Mount(blacklists.Routes()...)
 	api.Mount(guard.Routes()...)
+	inter, err := interop.New(interop.Config{Pool: s.pool, Sealer: sealer, MainPlatformID: tenancy.MainPlatformID,
+		AllowInsecure: s.opts.InteropAllowInsecure, Clock: clock, Log: s.log,
+		App: func(ctx context.Context, appID string) (*interop.App, error) {
+			// The caller's scope is judged by interop itself; tenancy is
+			// only asked what the app is.
+			a, err := ten.GetApp(actor.With(ctx, actor.System()), &tenancy.AppIDIn{AppID: appID})
+			if err != nil {
+				return nil, err
+			}
+			return &interop.App{ID: a.AppID, Name: a.Name, PlatformID: a.PlatformID, RegionCode: a.RegionCode}, nil
+		},
+		AllowTarget: func(ctx context.Context, platformID, u string) (bool, error) {
+			ok, _, err := lists.Allowed(ctx, whitelist.KindService, platformID, u)
+			return ok, err
+		}})
+	if err != nil {
+		return err
+	}
+	api.Mount(inter.Routes()...)
 	api.Mount(guard.ConfigRoutes()...)
+	api.Mount(catalogue.Routes()...)
+	api.Mount(catalogue.PageRoutes()...)
 	checks := map[string]monitor.Check{"database": func(ctx context.Context) error { return s.pool.Ping(ctx) }}
 	if s.redis != nil {
 		checks["redis"] = func(ctx context.Context) error { return s.redis.Ping(ctx).Err() }
 	}
 	api.Mount(monitor.New(monitor.Config{Gatherer: reg, Checks: checks, Plugins: s.plugins.Health}).Routes()...)
+	statistics, err := stats.New(stats.Config{Pool: s.pool, Clock: clock, Log: s.log,
+		Profile: func(ctx context.Context) (stats.Profile, error) {
+			me, err := authSvc.Me(ctx)
+			if err != nil {
+				return stats.Profile{}, err
+			}
+			return stats.Profile{Account: me.Operator.Account, Name: me.Operator.Name, LastLoginAt: me.Operator.LastLoginAt}, nil
+		},
+		// The workbench's interop alerts (互联互通告警记录), in the caller's scope.
+		Alerts: func(ctx context.Context, limit int) ([]stats.Alert, error) {
+			recs, err := inter.RecentAlerts(ctx, limit)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]stats.Alert, len(recs))
+			for i, r := range recs {
+				out[i] = stats.Alert{CodeName: r.CodeName, AppName: r.AppName, PlatformID: r.PlatformID, At: r.CreatedAt, Reason: r.Reason}
+			}
+			return out, nil
+		}})
+	if err != nil {
+		return err
+	}
+	api.Mount(statistics.Routes()...)
 	api.Mount(trail.Routes()...)
 	api.Mount(engine.Routes()...)
 	api.Mount(grants.Routes()...)
+	api.Mount(portal.Routes()...)
 	limits.KnowRoutes(api.Routes())
 	grants.KnowRoutes(api.Routes())
 	api.ServeOpenAPI()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/opencitycode/citycode/host/internal/fault"
 	"github.com/opencitycode/citycode/host/internal/httpapi"
+	"github.com/opencitycode/citycode/host/internal/snapshot"
 )
 
 // Limit is one route's (or one app's calls of a route's) limits.
@@ -57,11 +58,10 @@ type Service struct {
 	log *slog.Logger
 	ctr counter
 
-	mu     sync.RWMutex
-	limits map[string][]Limit // by route
-	known  map[string]bool    // the app routes a limit may name
-	loaded time.Time
-	load   sync.Mutex
+	limits *snapshot.Value[map[string][]Limit] // by route
+
+	mu    sync.RWMutex
+	known map[string]bool // the app routes a limit may name
 }
 
 // New makes the limiter; limits are read on first use and every Reload.
@@ -76,6 +76,18 @@ func New(cfg Config) *Service {
 		cfg.Reload = 2 * time.Second
 	}
 	s := &Service{cfg: cfg, log: cfg.Log.With("component", "traffic")}
+	s.limits = snapshot.New(snapshot.Config{Every: cfg.Reload, Clock: cfg.Clock, Log: s.log, What: "traffic limits"},
+		func(ctx context.Context) (map[string][]Limit, error) {
+			all, err := s.list(ctx, "")
+			if err != nil {
+				return nil, err
+			}
+			m := map[string][]Limit{}
+			for _, l := range all {
+				m[l.Route] = append(m[l.Route], l)
+			}
+			return m, nil
+		})
 	if cfg.Redis != nil {
 		s.ctr = &redisCounter{rc: cfg.Redis}
 	} else {
@@ -145,44 +157,17 @@ func (l Limit) limitOf(v verdict) int {
 	return l.PerSecond
 }
 
-// limitsOf answers a route's limits from a cache refreshed every Reload.
+// limitsOf answers a route's limits from a snapshot re-read every Reload.
 func (s *Service) limitsOf(ctx context.Context, route string) ([]Limit, error) {
-	s.mu.RLock()
-	fresh := s.limits != nil && s.cfg.Clock().Sub(s.loaded) < s.cfg.Reload && !s.loaded.After(s.cfg.Clock())
-	ls := s.limits[route]
-	s.mu.RUnlock()
-	if fresh {
-		return ls, nil
+	m, err := s.limits.Get(ctx)
+	if err != nil {
+		s.log.Warn("reading traffic limits", "err", err)
+		return nil, err
 	}
-	s.load.Lock()
-	defer s.load.Unlock()
-	s.mu.RLock()
-	fresh = s.limits != nil && s.cfg.Clock().Sub(s.loaded) < s.cfg.Reload && !s.loaded.After(s.cfg.Clock())
-	s.mu.RUnlock()
-	if !fresh {
-		all, err := s.list(ctx, "")
-		if err != nil {
-			s.log.Warn("reading traffic limits", "err", err)
-			return nil, err
-		}
-		m := map[string][]Limit{}
-		for _, l := range all {
-			m[l.Route] = append(m[l.Route], l)
-		}
-		s.mu.Lock()
-		s.limits, s.loaded = m, s.cfg.Clock()
-		s.mu.Unlock()
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.limits[route], nil
+	return m[route], nil
 }
 
-func (s *Service) invalidate() {
-	s.mu.Lock()
-	s.limits = nil
-	s.mu.Unlock()
-}
+func (s *Service) invalidate() { s.limits.Invalidate() }
 
 func (s *Service) list(ctx context.Context, route string) ([]Limit, error) {
 	rows, err := s.cfg.Pool.Query(ctx, `SELECT `+limitCols+` FROM traffic_limits WHERE $1 = '' OR route = $1 ORDER BY route, app_id`, route)
