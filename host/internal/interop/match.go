@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/url"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
 
@@ -89,7 +90,16 @@ func compileMatch(kind, value string) (*matcher, error) {
 		}
 		// The whole content must match: an expression that matches
 		// somewhere inside would claim contents it was never meant for.
-		m.re = regexp.MustCompile(`^(?:` + value + `)$`)
+		// It is anchored in its parsed, canonical form: the text as typed
+		// may end inside a \Q quote, which would swallow the anchor (a
+		// fuzz finding).
+		tree, err := syntax.Parse(value, syntax.Perl)
+		if err != nil {
+			return nil, bad("is not a valid regular expression (RE2): %v", err)
+		}
+		if m.re, err = regexp.Compile(`^(?:` + tree.String() + `)$`); err != nil {
+			return nil, bad("is not a valid regular expression (RE2): %v", err)
+		}
 		if m.re.MatchString("") {
 			return nil, bad("matches empty content, so it would claim every code")
 		}
