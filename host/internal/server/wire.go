@@ -331,8 +331,11 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(engine.Routes()...)
 	api.Mount(grants.Routes()...)
 	api.Mount(portal.Routes()...)
+	docs := openplatform.NewDocs()
+	api.Mount(docs.Routes()...)
 	limits.KnowRoutes(api.Routes())
 	grants.KnowRoutes(api.Routes())
+	docs.Know(api.Routes())
 	api.ServeOpenAPI()
 	return nil
 }
