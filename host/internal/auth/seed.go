@@ -140,7 +140,7 @@ func builtinMenus() []builtinMenu {
 	add(pageMenus("group:sys", "key", "密钥管理", "/sys/keys", [2]string{"rotate", "轮换"})...)
 	add(pageMenus("group:sys", "qrjob", "图片任务", "/sys/qr-jobs")...)
 	add(pageMenus("group:engine", "objcode", "一物一码管理", "/engine/object-codes",
-		[2]string{"review", "审核"}, [2]string{"export", "导出"})...)
+		[2]string{"review", "审核"}, [2]string{"export", "导出"}, [2]string{"import", "旧码导入"})...)
 	return ms
 }
 

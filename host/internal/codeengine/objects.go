@@ -2,6 +2,7 @@ package codeengine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -226,6 +227,11 @@ type ObjectCode struct {
 	ReviewReason string          `json:"reviewReason,omitempty" doc:"why a rejected code was rejected"`
 	BatchID      string          `json:"batchId,omitempty"`
 	CodeDefID    string          `json:"codeDefId"`
+	// Generation is "legacy" for a code an earlier generation's sticker
+	// stands for (read-only, see legacy.go); empty for current codes.
+	Generation    string            `json:"generation,omitempty" doc:"legacy: a code of an earlier generation (旧码), read-only; absent for current codes"`
+	LegacyContent string            `json:"legacyContent,omitempty" doc:"the old code's content as printed, for a legacy code"`
+	Enterprise    *LegacyEnterprise `json:"enterprise,omitempty" doc:"the enterprise an old code stands for, when it stands for one (its url is the enterprise code's)"`
 }
 
 func (o *Objects) url(token string) string { return o.publicBase + "/c/" + token }
@@ -290,11 +296,12 @@ const codeCols = `c.token, c.number, c.status, coalesce(c.type_id, ''), coalesce
 	c.attributes, coalesce(c.industry_code, ''),
 	CASE WHEN c.status = 'rejected' THEN coalesce((SELECT r.reason FROM object_code_reviews r
 		WHERE r.token = c.token AND r.result = 'rejected' ORDER BY r.id DESC LIMIT 1), '') ELSE '' END,
-	c.batch_id, c.rule_id, c.platform_id`
+	c.batch_id, c.rule_id, CASE WHEN c.generation = 'legacy' THEN 'legacy' ELSE '' END,
+	coalesce((SELECT l.content FROM legacy_codes l WHERE l.object_token = c.token ORDER BY l.id LIMIT 1), ''), c.platform_id`
 
 func (o *Objects) scanCode(row pgx.Row, c *ObjectCode, platform *string, more ...any) error {
 	dest := append([]any{&c.Token, &c.Number, &c.Status, &c.TypeID, &c.TypeName, &c.RegionCode, &c.OwnerUnit, &c.Attributes,
-		&c.IndustryCode, &c.ReviewReason, &c.BatchID, &c.CodeDefID, platform}, more...)
+		&c.IndustryCode, &c.ReviewReason, &c.BatchID, &c.CodeDefID, &c.Generation, &c.LegacyContent, platform}, more...)
 	if err := row.Scan(dest...); err != nil {
 		return err
 	}
@@ -312,7 +319,13 @@ func (o *Objects) load(ctx context.Context, q pgx.Tx, code string, lock bool) (*
 func (o *Objects) find(ctx context.Context, q pgx.Tx, code string, lock bool) (*ObjectCode, string, bool, error) {
 	cond, arg, byNumber, err := o.lookupKey(code)
 	if err != nil {
-		return nil, "", false, err
+		// An old sticker's content names the object code it stands for,
+		// so edits addressed by it reach the code and are refused there.
+		tok, lerr := o.legacyObjectToken(ctx, q, code)
+		if lerr != nil || tok == "" {
+			return nil, "", false, cmp.Or(lerr, err)
+		}
+		cond, arg = "c.token = $1", tok
 	}
 	sql := `SELECT ` + codeCols + ` FROM object_codes c LEFT JOIN object_types t ON t.id = c.type_id WHERE ` + cond
 	if lock {
@@ -393,6 +406,9 @@ func (o *Objects) Activate(ctx context.Context, appID, platformID, code string, 
 		if owner != platformID {
 			return fault.Deniedf("object code %d belongs to another platform", c.Number)
 		}
+		if err := editable(c); err != nil {
+			return err
+		}
 		typeID := c.TypeID
 		switch {
 		case typeID == "" && in.TypeID == "":
@@ -407,6 +423,9 @@ func (o *Objects) Activate(ctx context.Context, appID, platformID, code string, 
 			return err
 		}
 		if c, _, err = o.load(ctx, tx, c.Token, true); err != nil {
+			return err
+		}
+		if err := editable(c); err != nil { // marked legacy meanwhile
 			return err
 		}
 		if c.Status != statusEmpty && c.Status != statusRejected {
@@ -492,6 +511,11 @@ func (o *Objects) Verify(ctx context.Context, appID, callerPlatform, code, orgID
 	if err := storable("acceptOrgId", orgID); err != nil {
 		return nil, err
 	}
+	// An old sticker's content is matched exactly before the domain check:
+	// its host is the earlier generation's, never on the scan whitelist.
+	if c, ok, err := o.verifyLegacy(ctx, appID, code, orgID); ok || err != nil {
+		return c, err
+	}
 	if err := o.recognized(ctx, callerPlatform, code); err != nil {
 		return nil, err
 	}
@@ -534,6 +558,9 @@ func (o *Objects) Cancel(ctx context.Context, appID, platformID, code string) er
 		}
 		if owner != platformID {
 			return fault.Deniedf("object code %d belongs to another platform", c.Number)
+		}
+		if err := editable(c); err != nil {
+			return err
 		}
 		if c.Status == statusCancelled {
 			return fault.Conflictf(fault.CodeFailedOperation, "object code %d is already cancelled", c.Number)

@@ -284,6 +284,9 @@ func (o *Objects) Modify(ctx context.Context, appID, platformID, code string, in
 		if owner != platformID {
 			return fault.Deniedf("object code %d belongs to another platform", c.Number)
 		}
+		if err := editable(c); err != nil {
+			return err
+		}
 		if c.TypeID == "" || c.Status == statusEmpty {
 			return fault.Conflictf(fault.CodeFailedOperation, "object code %d is empty: activate it first", c.Number)
 		}
@@ -292,6 +295,9 @@ func (o *Objects) Modify(ctx context.Context, appID, platformID, code string, in
 			return err
 		}
 		if c, _, err = o.load(ctx, tx, c.Token, true); err != nil {
+			return err
+		}
+		if err := editable(c); err != nil { // marked legacy meanwhile
 			return err
 		}
 		switch c.Status {

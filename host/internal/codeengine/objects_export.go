@@ -34,6 +34,7 @@ type CodeFilter struct {
 	RegionCode   string `query:"regionCode" doc:"the region and everything below it (310000: all of Shanghai)"`
 	PlatformID   string `query:"platformId"`
 	IndustryCode string `query:"industryCode"`
+	Generation   string `query:"generation" validate:"omitempty,oneof=legacy current" doc:"legacy: codes old stickers stand for (旧码, read-only); current: the others"`
 	TimeRange
 }
 
@@ -51,6 +52,7 @@ func (in *CodeFilter) where(ctx context.Context) (*filter, error) {
 	f.eq("c.status", in.Status)
 	f.eq("c.platform_id", strings.TrimSpace(in.PlatformID))
 	f.eq("c.industry_code", strings.Trim(in.IndustryCode, " "))
+	f.eq("c.generation", in.Generation)
 	if p := regionPrefix(strings.TrimSpace(in.RegionCode)); p != "" {
 		f.add("c.region_code LIKE " + f.arg(likeEscaper.Replace(p)+"%"))
 	}
@@ -75,13 +77,14 @@ type storedFilter struct {
 	RegionCode   string     `json:"regionCode,omitempty"`
 	PlatformID   string     `json:"platformId,omitempty"`
 	IndustryCode string     `json:"industryCode,omitempty"`
+	Generation   string     `json:"generation,omitempty"`
 	CreatedFrom  *time.Time `json:"createdFrom,omitempty"`
 	CreatedTo    *time.Time `json:"createdTo,omitempty"`
 }
 
 func storedFilterOf(in *CodeFilter) storedFilter {
 	s := storedFilter{TypeID: in.TypeID, BatchID: in.BatchID, Status: in.Status, RegionCode: in.RegionCode, PlatformID: in.PlatformID,
-		IndustryCode: in.IndustryCode}
+		IndustryCode: in.IndustryCode, Generation: in.Generation}
 	if !in.CreatedFrom.IsZero() {
 		s.CreatedFrom = &in.CreatedFrom
 	}
@@ -93,7 +96,7 @@ func storedFilterOf(in *CodeFilter) storedFilter {
 
 func (s storedFilter) codeFilter() *CodeFilter {
 	in := &CodeFilter{TypeID: s.TypeID, BatchID: s.BatchID, Status: s.Status, RegionCode: s.RegionCode, PlatformID: s.PlatformID,
-		IndustryCode: s.IndustryCode}
+		IndustryCode: s.IndustryCode, Generation: s.Generation}
 	if s.CreatedFrom != nil {
 		in.CreatedFrom = *s.CreatedFrom
 	}

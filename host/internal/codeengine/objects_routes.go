@@ -43,7 +43,7 @@ func (o *Objects) Routes() []*httpapi.Route {
 			Doc("修改码属性", "Changes a filled code's attributes (merged; null removes one), region or owner unit. An active code changes at once; a pending one replaces its submission; a rejected one is submitted again. The industry code stays unique.").
 			Tag("object-code").App().Errors(fault.CodeFailedOperation),
 		httpapi.Handle(post, "/openapi/v1/object-codes/verify", o.verifyRoute).
-			Doc("一物一码验码", "What a scanned object code is: type, attributes (coordinates, opening hours, ...), owner unit, region. A cancelled code answers FailedOperation.CodeRevoked; an empty, pending-review or rejected one FailedOperation.CodeNotActive, its message saying which. Named by number, another platform's code comes without its URL token.").
+			Doc("一物一码验码", "What a scanned object code is: type, attributes (coordinates, opening hours, ...), owner unit, region. A cancelled code answers FailedOperation.CodeRevoked; an empty, pending-review or rejected one FailedOperation.CodeNotActive, its message saying which. Named by number, another platform's code comes without its URL token. The content of an imported old code (旧码, 一企一码兼容: an old URL or string, matched exactly) answers the code it stands for with generation legacy and legacyContent — for an enterprise, the enterprise code's url and number and enterprise.").
 			Tag("object-code").App().Reads().Errors(fault.CodeCodeRevoked, fault.CodeCodeNotActive, fault.CodeCodeTampered),
 		httpapi.Handle(get, "/openapi/v1/object-codes/numbers/:number", o.byNumberRoute).
 			Doc("统一编码信息查询", "The object code with a 9-digit unified number (统一编号), whatever its status: its object's information (address, coordinates, owner unit, ...). The check digit is verified first (InvalidParameter). Another platform's code comes without its URL token and batch.").
@@ -170,7 +170,7 @@ func (o *Objects) activateRoute(ctx context.Context, in *CodeActivateIn) (*Objec
 
 // VerifyIn is a scanned object code.
 type VerifyIn struct {
-	Code        string `json:"code" validate:"required,max=512" doc:"the scanned URL, its token, or the unified number"`
+	Code        string `json:"code" validate:"required,max=512" doc:"the scanned URL, its token, the unified number, or an imported old code's content"`
 	AcceptOrgID string `json:"acceptOrgId" validate:"max=64"`
 }
 

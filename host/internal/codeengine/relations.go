@@ -103,7 +103,8 @@ func (r *Relations) Bind(ctx context.Context, appID, platformID string, parent i
 			}
 			evs = append(evs, relationEvent(now, "bind", platformID, appID, parent, c))
 		}
-		return nil
+		// A legacy code's relations are part of what it is: read-only.
+		return refuseLegacyNumbers(ctx, tx, children)
 	})
 	if err != nil {
 		return err
@@ -157,6 +158,13 @@ func (r *Relations) Unbind(ctx context.Context, appID, platformID string, child 
 		rows.Close()
 		if len(pairs) == 0 {
 			return fault.NotFoundf("code %d has no parent on this platform", child)
+		}
+		unbound := make([]int64, len(pairs))
+		for i, p := range pairs {
+			unbound[i] = p[1]
+		}
+		if err := refuseLegacyNumbers(ctx, tx, unbound); err != nil {
+			return err
 		}
 		for _, p := range pairs {
 			if _, err := tx.Exec(ctx, `INSERT INTO code_relation_history (action, parent_number, child_number, actor, at) VALUES ('unbind', $1, $2, $3, $4)`,

@@ -248,6 +248,10 @@ func (s *Server) wire(ctx context.Context) error {
 	api.Mount(keys.Routes()...)
 	api.Mount(rules.Routes()...)
 	api.Mount(objects.Routes()...)
+	api.Mount(objects.LegacyRoutes()...)
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		api.MountHandler(m, codeengine.LegacyPrefix+"*", objects.LegacyRedirect())
+	}
 	api.Mount(jobs.Routes()...)
 	api.Mount(jobs.AppRoutes()...)
 	enterprises := codeengine.NewEnterprises(objects, nil, keys)
