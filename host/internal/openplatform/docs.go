@@ -18,7 +18,7 @@ import (
 type Docs struct {
 	groups []DocGroup
 	byKey  map[string]*routeDoc
-	codes  map[string]fault.Kind
+	codes  map[string]DocError // by code: its status and meaning
 }
 
 // DocGroup is a capability (open API) or a module (other routes).
@@ -61,13 +61,13 @@ type routeDoc struct {
 }
 
 // NewDocs makes the docs center; Know gives it the routes.
-func NewDocs() *Docs { return &Docs{byKey: map[string]*routeDoc{}, codes: map[string]fault.Kind{}} }
+func NewDocs() *Docs { return &Docs{byKey: map[string]*routeDoc{}, codes: map[string]DocError{}} }
 
 // Know builds the reference over the mounted routes (its own included):
 // call it once, after every route is mounted.
 func (d *Docs) Know(routes []*httpapi.Route) {
 	for _, c := range fault.Codes {
-		d.codes[c.Code] = c.Kind
+		d.codes[c.Code] = DocError{Code: c.Code, Status: kindStatus[c.Kind], Meaning: c.Meaning}
 	}
 	groups := map[string]*DocGroup{}
 	for _, r := range routes {
@@ -185,12 +185,10 @@ func (d *Docs) routeRoute(_ context.Context, in *RouteIn) (*RouteDoc, error) {
 	reqEx, dataEx := doc.route.Examples()
 	out.RequestExample = reqEx
 	out.ResponseExample, _ = json.Marshal(map[string]any{"Response": map[string]any{"Data": dataEx, "RequestId": "0f8e…"}})
-	meaning := map[string]string{}
-	for _, c := range fault.Codes {
-		meaning[c.Code] = c.Meaning
-	}
 	for _, c := range doc.route.ErrorCodes() {
-		out.Errors = append(out.Errors, DocError{Code: c, Status: kindStatus[d.codes[c]], Meaning: meaning[c]})
+		e := d.codes[c]
+		e.Code = c
+		out.Errors = append(out.Errors, e)
 	}
 	return &out, nil
 }

@@ -551,10 +551,8 @@ type RuleIn struct {
 func (g *Guard) resolve(ctx context.Context, in *RuleIn) (string, error) {
 	var platformID string
 	if in.AppID != "" {
-		if err := g.appInScope(ctx, in.AppID); err != nil {
-			return "", err
-		}
-		if err := g.cfg.Pool.QueryRow(ctx, `SELECT platform_id FROM apps WHERE id = $1`, in.AppID).Scan(&platformID); err != nil {
+		var err error
+		if platformID, err = g.appPlatform(ctx, in.AppID); err != nil {
 			return "", err
 		}
 	} else {
@@ -761,12 +759,19 @@ func (g *Guard) putAppRoute(ctx context.Context, in *AppIn) (*App, error) {
 // appInScope answers NotFound for an app that does not exist or is outside
 // the caller's scope: the two look alike to the caller.
 func (g *Guard) appInScope(ctx context.Context, appID string) error {
+	_, err := g.appPlatform(ctx, appID)
+	return err
+}
+
+// appPlatform answers the platform of an app in the caller's scope, or
+// NotFound as appInScope does.
+func (g *Guard) appPlatform(ctx context.Context, appID string) (string, error) {
 	var platformID string
 	err := g.cfg.Pool.QueryRow(ctx, `SELECT platform_id FROM apps WHERE id = $1`, appID).Scan(&platformID)
 	if store.NoRows(err) || (err == nil && !policy.ScopeFrom(ctx).Contains(platformID, "", "")) {
-		return fault.NotFoundf("app %s not found", appID)
+		return "", fault.NotFoundf("app %s not found", appID)
 	}
-	return err
+	return platformID, err
 }
 
 // ---- dictionary ----
